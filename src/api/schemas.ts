@@ -1,0 +1,31 @@
+/** JSON schemas shared by routes; the OpenAPI document is generated from these. */
+export const errorSchema = {
+  type: 'object',
+  description: 'Every error: a stable code from the catalogue (docs/errors.md) and a human detail.',
+  required: ['code', 'detail'],
+  properties: { code: { type: 'string' }, detail: { type: 'string' } },
+} as const;
+
+export const errorResponses = {
+  400: errorSchema,
+  401: errorSchema,
+  403: errorSchema,
+  404: errorSchema,
+} as const;
+
+export const projectIdParams = {
+  type: 'object',
+  required: ['projectId'],
+  properties: { projectId: { type: 'string', description: 'prj_… id' } },
+} as const;
+
+export const pageQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+    after: { type: 'string', description: 'nextCursor of the previous page' },
+  },
+} as const;
+
+export const bearerSecurity = [{ bearerAuth: [] }];

@@ -1,0 +1,87 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { createAuthenticate } from './api/auth.ts';
+import { installErrorHandlers } from './api/error-handler.ts';
+import { registerHealthRoutes } from './api/health-routes.ts';
+import { registerProjectRoutes } from './api/project-routes.ts';
+import type { Config } from './config.ts';
+import type { Clock } from './domain/clock.ts';
+import type { ProjectService } from './projects/project-service.ts';
+import type { SecretBox } from './security/secret-box.ts';
+import type { Store } from './store/store.ts';
+
+/** A request handler outside Fastify for a hot path; returns false when the request is not its. */
+export type RawRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** Registers more API routes (each issue's area adds one). Runs inside the authenticated scope. */
+export type ApiModule = (api: FastifyInstance) => void;
+
+export interface AppDeps {
+  config: Pick<Config, 'apiBodyLimitBytes' | 'publicBaseUrl'>;
+  store: Store;
+  secrets: SecretBox;
+  clock: Clock;
+  logger: Logger;
+  projects: ProjectService;
+  adminKeyHash: () => Promise<string | null>;
+  isShuttingDown?: () => boolean;
+  /** Raw routes tried before Fastify, on the real socket (not through inject). */
+  rawRoutes?: RawRoute[];
+  apiModules?: ApiModule[];
+  /** False on processes whose roles exclude `api`: only health routes and raw routes are served. */
+  managementApi?: boolean;
+}
+
+export const API_INFO = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Hookyard management API',
+    version: '1',
+    description:
+      'Projects, API keys, sources, inbound events, endpoints and messages. Errors are { code, detail }.',
+  },
+  components: {
+    securitySchemes: {
+      bearerAuth: { type: 'http', scheme: 'bearer', description: 'API key or operator key' },
+    },
+  },
+} as const;
+
+/** Builds the server from its dependencies, without listening. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const rawRoutes = deps.rawRoutes ?? [];
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.config.apiBodyLimitBytes,
+    // Graceful shutdown closes idle keep-alive sockets at once and lets in-flight requests finish.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    // Unknown fields are an error that names them, not silently dropped.
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    },
+    logController: new LogController({ disableRequestLogging: true }),
+    serverFactory: (handler) =>
+      createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+        for (const route of rawRoutes) if (route(req, res)) return;
+        handler(req, res);
+      }) as Server,
+  });
+  app.decorateRequest('principal', null);
+  installErrorHandlers(app);
+  await app.register(swagger, { openapi: API_INFO });
+
+  registerHealthRoutes(app, { store: deps.store, isShuttingDown: deps.isShuttingDown ?? (() => false) });
+  if (deps.managementApi === false) return app;
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const authenticate = createAuthenticate({ store: deps.store, adminKeyHash: deps.adminKeyHash });
+  await app.register(async (api) => {
+    api.addHook('onRequest', authenticate);
+    registerProjectRoutes(api, { store: deps.store, projects: deps.projects, clock: deps.clock });
+    for (const module of deps.apiModules ?? []) module(api);
+  });
+  return app;
+}

@@ -1,0 +1,6 @@
+/** Commands contributed by areas (verify, …), keyed by name. */
+export type CliCommand = (
+  args: string[],
+  out: { log: (s: string) => void; error: (s: string) => void },
+) => Promise<number>;
+export const COMMANDS: Record<string, CliCommand> = {};

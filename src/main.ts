@@ -1,0 +1,123 @@
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { type ApiModule, buildApp, type RawRoute } from './app.ts';
+import type { Config } from './config.ts';
+import { type Clock, systemClock } from './domain/clock.ts';
+import { createProjectService } from './projects/project-service.ts';
+import { createSecretBox, loadMasterKeys, type SecretBox } from './security/secret-box.ts';
+import { openStore } from './store/open-store.ts';
+import type { Store } from './store/store.ts';
+
+/** A part of the process with a lifecycle (ingest committer, delivery workers…). */
+export interface Component {
+  rawRoutes?: RawRoute[];
+  apiModules?: ApiModule[];
+  start?(): Promise<void>;
+  /** Stop taking new work, finish what is in flight. */
+  stop?(): Promise<void>;
+}
+
+export interface ComponentContext {
+  config: Config;
+  store: Store;
+  secrets: SecretBox;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface Hookyard {
+  app: FastifyInstance;
+  store: Store;
+  /** The URL the server listens on. */
+  url: string;
+  /** Set only on the first start without HOOKYARD_ADMIN_KEY: the CLI prints it once. */
+  generatedAdminKey: string | null;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** Extra components (tests); the built-in ones are chosen by config.roles. */
+  components?: Component[];
+}
+
+/** The composition root: the only place real dependencies are wired. */
+export async function startHookyard(config: Config, options: StartOptions = {}): Promise<Hookyard> {
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'hookyard' } });
+  const clock = options.clock ?? systemClock;
+  const secrets = createSecretBox(loadMasterKeys(config.masterKey, config.dataDir));
+  const store = openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.databasePoolSize,
+  });
+  try {
+    const applied = await store.migrate();
+    if (applied.length > 0) logger.info({ applied, store: store.kind }, 'migrations applied');
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+
+  const projects = createProjectService({ store, secrets, clock });
+  const admin = await projects.ensureAdminKey(config.adminKey);
+  const context: ComponentContext = { config, store, secrets, clock, logger };
+  const components: Component[] = [...(await builtInComponents(context)), ...(options.components ?? [])];
+
+  let shuttingDown = false;
+  const app = await buildApp({
+    config,
+    store,
+    secrets,
+    clock,
+    logger,
+    projects,
+    adminKeyHash: admin.adminKeyHash,
+    isShuttingDown: () => shuttingDown,
+    rawRoutes: components.flatMap((c) => c.rawRoutes ?? []),
+    apiModules: config.roles.includes('api') ? components.flatMap((c) => c.apiModules ?? []) : [],
+    managementApi: config.roles.includes('api'),
+  });
+  for (const c of components) await c.start?.();
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  logger.info({ port, host: config.host, store: store.kind, roles: config.roles }, 'hookyard listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    store,
+    url: `http://${host}:${port}`,
+    generatedAdminKey: admin.generated,
+    close() {
+      closing ??= (async () => {
+        shuttingDown = true;
+        const deadline = new Promise<'timeout'>((r) =>
+          setTimeout(() => r('timeout'), config.shutdownTimeoutMs).unref(),
+        );
+        const graceful = (async () => {
+          // Stop accepting; in-flight requests finish (their commits included), then jobs stop.
+          await app.close();
+          for (const c of [...components].reverse()) await c.stop?.();
+        })();
+        if ((await Promise.race([graceful, deadline])) === 'timeout') {
+          logger.warn(
+            { timeoutMs: config.shutdownTimeoutMs },
+            'shutdown timed out; closing the store anyway',
+          );
+        }
+        await store.close();
+        logger.info('hookyard stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Components for the configured roles. Filled in as areas land (ingest, delivery). */
+async function builtInComponents(_context: ComponentContext): Promise<Component[]> {
+  return [];
+}

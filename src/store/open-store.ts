@@ -1,0 +1,19 @@
+import path from 'node:path';
+import { PostgresDb } from './postgres/postgres-db.ts';
+import { createSqlStore } from './sql/sql-store.ts';
+import { SqliteDb } from './sqlite/sqlite-db.ts';
+import type { Store } from './store.ts';
+
+export interface OpenStoreOptions {
+  databaseUrl: string;
+  dataDir: string;
+  poolSize?: number;
+}
+
+/** PostgreSQL when a postgres:// URL is configured, else the SQLite file {dataDir}/hookyard.db. */
+export function openStore(options: OpenStoreOptions): Store {
+  if (options.databaseUrl) {
+    return createSqlStore(new PostgresDb(options.databaseUrl, { poolSize: options.poolSize }));
+  }
+  return createSqlStore(new SqliteDb(path.join(options.dataDir, 'hookyard.db')));
+}

@@ -1,0 +1,175 @@
+import pg from 'pg';
+import { StoreUnavailableError } from '../../domain/errors.ts';
+import type { Db, SqlExecutor, SqlValue } from '../sql/db.ts';
+
+const INT8_OID = 20;
+
+/** Rewrites `?` placeholders to `$1…$n` once per distinct statement. */
+const rewritten = new Map<string, string>();
+function toPg(sql: string): string {
+  let out = rewritten.get(sql);
+  if (out === undefined) {
+    let n = 0;
+    out = sql.replace(/\?/g, () => `$${++n}`);
+    if (rewritten.size < 10_000) rewritten.set(sql, out);
+  }
+  return out;
+}
+
+// Node errors that mean "the server is not reachable", and SQLSTATE classes that mean the same.
+const UNAVAILABLE_NODE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+]);
+function translate(err: unknown): unknown {
+  const code = (err as { code?: string }).code ?? '';
+  if (
+    UNAVAILABLE_NODE.has(code) ||
+    code.startsWith('08') || // connection exception
+    code.startsWith('53') || // insufficient resources
+    code.startsWith('57P') || // operator intervention (admin shutdown, cannot connect now)
+    /Connection terminated|timeout exceeded when trying to connect|Client was closed/i.test(
+      (err as Error).message ?? '',
+    )
+  ) {
+    return new StoreUnavailableError(`PostgreSQL cannot commit: ${(err as Error).message}`, { cause: err });
+  }
+  return err;
+}
+
+function executor(client: pg.Pool | pg.PoolClient): SqlExecutor {
+  return {
+    dialect: 'postgres',
+    async all<T>(sql: string, params: readonly SqlValue[] = []) {
+      try {
+        return (await client.query(toPg(sql), params as unknown[])).rows as T[];
+      } catch (err) {
+        throw translate(err);
+      }
+    },
+    async get<T>(sql: string, params: readonly SqlValue[] = []) {
+      try {
+        return (await client.query(toPg(sql), params as unknown[])).rows[0] as T | undefined;
+      } catch (err) {
+        throw translate(err);
+      }
+    },
+    async run(sql: string, params: readonly SqlValue[] = []) {
+      try {
+        return { changes: (await client.query(toPg(sql), params as unknown[])).rowCount ?? 0 };
+      } catch (err) {
+        throw translate(err);
+      }
+    },
+  };
+}
+
+export class PostgresDb implements Db {
+  readonly dialect = 'postgres' as const;
+  private readonly pool: pg.Pool;
+  private readonly direct: SqlExecutor;
+  private listener: pg.Client | undefined;
+  private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+
+  constructor(url: string, options: { poolSize?: number } = {}) {
+    const types = {
+      getTypeParser: ((oid: number, format?: string) =>
+        oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as never,
+    };
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      types,
+      connectionTimeoutMillis: 5000,
+    });
+    // An idle client losing its connection must not crash the process; the next query reports it.
+    this.pool.on('error', () => {});
+    this.direct = executor(this.pool);
+  }
+
+  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.direct.all<T>(sql, params);
+  }
+  get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    return this.direct.get<T>(sql, params);
+  }
+  run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }> {
+    return this.direct.run(sql, params);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw translate(err);
+    }
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(executor(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      throw translate(err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async exec(script: string): Promise<void> {
+    try {
+      await this.pool.query(script);
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel name ${channel}`);
+    if (!this.listener) {
+      const client = new pg.Client({
+        connectionString: (this.pool.options as { connectionString?: string }).connectionString,
+      });
+      client.on('notification', (msg) => {
+        for (const h of this.handlers.get(msg.channel) ?? []) h(msg.payload ?? '');
+      });
+      client.on('error', () => {});
+      await client.connect();
+      this.listener = client;
+    }
+    let set = this.handlers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(channel, set);
+      await this.listener.query(`LISTEN ${channel}`);
+    }
+    set.add(onNotify);
+    return async () => {
+      set.delete(onNotify);
+    };
+  }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.run('SELECT pg_notify(?, ?)', [channel, payload]);
+  }
+
+  private closed = false;
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const listener = this.listener;
+    this.listener = undefined;
+    if (listener) await listener.end().catch(() => {});
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The driver seam under the SQL store: everything above it is dialect-agnostic SQL written with
+ * `?` placeholders; the PostgreSQL driver rewrites them to `$n`. Only the two files implementing
+ * this interface import a database driver.
+ */
+export type SqlValue = string | number | bigint | Buffer | null;
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface SqlExecutor {
+  readonly dialect: Dialect;
+  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
+  run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }>;
+}
+
+export interface Db extends SqlExecutor {
+  /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Runs a multi-statement script (migrations). */
+  exec(script: string): Promise<void>;
+  close(): Promise<void>;
+  /** Cross-process wake-ups (PostgreSQL LISTEN/NOTIFY); absent on SQLite (one process). */
+  listen?(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  notify?(channel: string, payload: string): Promise<void>;
+}

@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { openStore } from '../../src/store/open-store.ts';
+import type { Store } from '../../src/store/store.ts';
+
+export type StoreKind = 'sqlite' | 'postgres';
+export const STORE_KINDS: readonly StoreKind[] = ['sqlite', 'postgres'];
+
+/** The PostgreSQL the test runner started (or the developer's own, via HOOKYARD_TEST_DATABASE_URL). */
+export function testDatabaseUrl(): string {
+  const url = process.env.HOOKYARD_TEST_DATABASE_URL;
+  if (!url) {
+    throw new Error(
+      'HOOKYARD_TEST_DATABASE_URL is not set: run tests through `npm test` (it starts PostgreSQL)',
+    );
+  }
+  return url;
+}
+
+/** Creates an empty database on the test server and returns its URL. */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const base = testDatabaseUrl();
+  const name = `hy_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export interface TestStore {
+  store: Store;
+  /** What to pass as databaseUrl/dataDir to build another process or store on the same data. */
+  databaseUrl: string;
+  dataDir: string;
+  cleanup: () => Promise<void>;
+}
+
+/** A fresh, migrated store of the given kind: a new SQLite file, or a new PostgreSQL database. */
+export async function openTestStore(kind: StoreKind): Promise<TestStore> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hookyard-test-'));
+  let databaseUrl = '';
+  let drop = async () => {};
+  if (kind === 'postgres') {
+    const db = await createTestDatabase();
+    databaseUrl = db.url;
+    drop = db.drop;
+  }
+  const store = openStore({ databaseUrl, dataDir, poolSize: 5 });
+  await store.migrate();
+  return {
+    store,
+    databaseUrl,
+    dataDir,
+    async cleanup() {
+      await store.close().catch(() => {});
+      await drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
