@@ -1,9 +1,10 @@
 // Regenerates the docs that are derived from code: configuration table, error catalogue and the
 // OpenAPI document. `npm run docs` writes them; test/docs.test.ts fails when they are stale.
+
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { CONFIG_DEFAULTS, CONFIG_KEYS, type Config, loadConfig } from '../src/config.ts';
 import { ERROR_CATALOGUE } from '../src/domain/errors.ts';
@@ -30,7 +31,9 @@ ${rows.join('\n')}
 }
 
 export function errorsMarkdown(): string {
-  const rows = Object.entries(ERROR_CATALOGUE).map(([code, e]) => `| \`${code}\` | ${e.status} | ${e.title} |`);
+  const rows = Object.entries(ERROR_CATALOGUE).map(
+    ([code, e]) => `| \`${code}\` | ${e.status} | ${e.title} |`,
+  );
   return `# Errors
 
 Generated from \`src/domain/errors.ts\` by \`npm run docs\`; do not edit by hand.
@@ -48,7 +51,13 @@ export async function openApiJson(): Promise<string> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hy-docs-'));
   const config = loadConfig({
     env: {},
-    flags: { port: '0', dataDir, masterKey: randomBytes(32).toString('base64'), adminKey: 'docs', logLevel: 'silent' },
+    flags: {
+      port: '0',
+      dataDir,
+      masterKey: randomBytes(32).toString('base64'),
+      adminKey: 'docs',
+      logLevel: 'silent',
+    },
   });
   const hy = await startHookyard(config, { logger: pino({ level: 'silent' }) });
   try {
