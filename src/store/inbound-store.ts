@@ -1,3 +1,110 @@
-/** Inbound part of the storage port: sources, inbound events, tenants. Filled in by the inbound work. */
-// biome-ignore lint/suspicious/noEmptyInterface: grows with the inbound issue
-export interface InboundStore {}
+/** The inbound part of the storage port: sources, inbound events (with their routing job), tenants. */
+import type { EventId, ProjectId, SourceId, TenantId } from '../domain/ids.ts';
+import type { Page } from './store.ts';
+
+export interface SourceRecord {
+  id: SourceId;
+  projectId: ProjectId;
+  name: string;
+  provider: string | null;
+  /** Validated by the ingest layer; opaque JSON to the store. */
+  settings: Record<string, unknown>;
+  /** Sealed JSON list of { value, notAfterMs }. */
+  secretsSealed: string | null;
+  publicKey: string | null;
+  handshakeStateSealed: string | null;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export type InboundEventStatus = 'received' | 'routed' | 'unrouted';
+export const INBOUND_EVENT_STATUSES: readonly InboundEventStatus[] = ['received', 'routed', 'unrouted'];
+
+export interface NewInboundEvent {
+  id: EventId;
+  projectId: ProjectId;
+  sourceId: SourceId;
+  dedupeKey: string;
+  providerEventId: string | null;
+  eventType: string | null;
+  method: string;
+  url: string;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+  bodySha256: string;
+  /** true parsed as JSON; false claimed JSON but did not parse; null not JSON. */
+  jsonValid: boolean | null;
+  verification: { ok: boolean; detail: string };
+  credentialId: string | null;
+  /** The value app-level routing matches against a tenant's provider account id. */
+  routingKey: string | null;
+  receivedAtMs: number;
+}
+
+export interface InboundEventRecord extends NewInboundEvent {
+  status: InboundEventStatus;
+  tenantId: string | null;
+  processStatus: 'pending' | 'done';
+  processAttempts: number;
+}
+
+export type InboundEventSummary = Omit<InboundEventRecord, 'body' | 'headers'> & { bodyBytes: number };
+
+export interface InboundEventFilter {
+  sourceId?: SourceId;
+  status?: InboundEventStatus;
+  tenantId?: string;
+  providerEventId?: string;
+  receivedFromMs?: number;
+  receivedToMs?: number;
+}
+
+export interface TenantRecord {
+  id: TenantId;
+  projectId: ProjectId;
+  sourceId: SourceId;
+  providerAccountId: string;
+  userId: string | null;
+  createdAtMs: number;
+}
+
+export interface InboundStore {
+  insertSource(source: SourceRecord): Promise<void>;
+  getSource(projectId: ProjectId, id: SourceId): Promise<SourceRecord | null>;
+  /** Unscoped lookup for the ingest path, where the URL names only the source. */
+  getSourceForIngest(id: SourceId): Promise<SourceRecord | null>;
+  listSources(projectId: ProjectId, page: { limit: number; after?: string }): Promise<Page<SourceRecord>>;
+  /** Replaces the mutable fields; false when the source does not exist in that project. */
+  updateSource(source: SourceRecord): Promise<boolean>;
+  deleteSource(projectId: ProjectId, id: SourceId): Promise<boolean>;
+
+  /**
+   * Inserts a batch in ONE transaction (group commit). Each result says whether that event was new
+   * or a duplicate of (source, dedupe key), with the id of the stored event either way. The
+   * database decides duplicates (unique key), also between concurrent batches and processes.
+   */
+  insertInboundEvents(
+    events: readonly NewInboundEvent[],
+  ): Promise<Array<{ id: EventId; duplicate: boolean }>>;
+  getInboundEvent(projectId: ProjectId, id: EventId): Promise<InboundEventRecord | null>;
+  /** Newest first. */
+  listInboundEvents(
+    projectId: ProjectId,
+    filter: InboundEventFilter,
+    page: { limit: number; after?: string },
+  ): Promise<Page<InboundEventSummary>>;
+  /** Claims pending routing jobs; a claim is a lease: unfinished work is claimed again after leaseMs. */
+  claimPendingInboundEvents(limit: number, nowMs: number, leaseMs: number): Promise<InboundEventRecord[]>;
+  completeInboundEvent(
+    id: EventId,
+    outcome: { status: InboundEventStatus; tenantId: string | null },
+  ): Promise<void>;
+
+  /** Creates the binding, or returns the existing one for (source, provider account id). */
+  upsertTenant(tenant: TenantRecord): Promise<{ tenant: TenantRecord; created: boolean }>;
+  findTenant(sourceId: SourceId, providerAccountId: string): Promise<TenantRecord | null>;
+  listTenants(projectId: ProjectId, sourceId?: SourceId): Promise<TenantRecord[]>;
+  deleteTenant(projectId: ProjectId, id: TenantId): Promise<boolean>;
+  /** Puts the unrouted events waiting for this routing key back in the routing queue; returns how many. */
+  requeueUnrouted(sourceId: SourceId, routingKey: string, nowMs: number): Promise<number>;
+}

@@ -1,5 +1,6 @@
 import type { Store } from '../store.ts';
 import type { Db } from './db.ts';
+import { createInboundQueries } from './inbound-queries.ts';
 import { migrate } from './migrator.ts';
 import { createProjectQueries } from './project-queries.ts';
 
@@ -8,6 +9,7 @@ export function createSqlStore(db: Db): Store {
   const store: Store = {
     kind: db.dialect,
     ...createProjectQueries(db),
+    ...createInboundQueries(db),
     migrate: () => migrate(db),
     async ping() {
       await db.get('SELECT 1 AS ok');

@@ -1,0 +1,326 @@
+import type { EventId, ProjectId, SourceId, TenantId } from '../../domain/ids.ts';
+import type {
+  InboundEventRecord,
+  InboundEventStatus,
+  InboundEventSummary,
+  InboundStore,
+  NewInboundEvent,
+  SourceRecord,
+  TenantRecord,
+} from '../inbound-store.ts';
+import type { Page } from '../store.ts';
+import type { Db, SqlExecutor, SqlValue } from './db.ts';
+
+interface SourceRow {
+  id: string;
+  project_id: string;
+  name: string;
+  provider: string | null;
+  settings: string;
+  secrets_sealed: string | null;
+  public_key: string | null;
+  handshake_state_sealed: string | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+
+interface EventRow {
+  id: string;
+  project_id: string;
+  source_id: string;
+  dedupe_key: string;
+  provider_event_id: string | null;
+  event_type: string | null;
+  method: string;
+  url: string;
+  headers?: string;
+  body?: Buffer;
+  body_bytes?: number;
+  body_sha256: string;
+  json_valid: number | null;
+  verification: string;
+  credential_id: string | null;
+  routing_key: string | null;
+  tenant_id: string | null;
+  status: string;
+  process_status: string;
+  process_attempts: number;
+  received_at_ms: number;
+}
+
+interface TenantRow {
+  id: string;
+  project_id: string;
+  source_id: string;
+  provider_account_id: string;
+  user_id: string | null;
+  created_at_ms: number;
+}
+
+const toSource = (r: SourceRow): SourceRecord => ({
+  id: r.id as SourceId,
+  projectId: r.project_id as ProjectId,
+  name: r.name,
+  provider: r.provider,
+  settings: JSON.parse(r.settings) as Record<string, unknown>,
+  secretsSealed: r.secrets_sealed,
+  publicKey: r.public_key,
+  handshakeStateSealed: r.handshake_state_sealed,
+  createdAtMs: Number(r.created_at_ms),
+  updatedAtMs: Number(r.updated_at_ms),
+});
+
+function toSummary(r: EventRow): InboundEventSummary {
+  return {
+    id: r.id as EventId,
+    projectId: r.project_id as ProjectId,
+    sourceId: r.source_id as SourceId,
+    dedupeKey: r.dedupe_key,
+    providerEventId: r.provider_event_id,
+    eventType: r.event_type,
+    method: r.method,
+    url: r.url,
+    bodyBytes: Number(r.body_bytes ?? r.body?.length ?? 0),
+    bodySha256: r.body_sha256,
+    jsonValid: r.json_valid === null ? null : Number(r.json_valid) === 1,
+    verification: JSON.parse(r.verification) as { ok: boolean; detail: string },
+    credentialId: r.credential_id,
+    routingKey: r.routing_key,
+    tenantId: r.tenant_id,
+    status: r.status as InboundEventStatus,
+    processStatus: r.process_status as 'pending' | 'done',
+    processAttempts: Number(r.process_attempts),
+    receivedAtMs: Number(r.received_at_ms),
+  };
+}
+
+function toEvent(r: EventRow): InboundEventRecord {
+  const { bodyBytes: _bytes, ...summary } = toSummary(r);
+  return {
+    ...summary,
+    headers: JSON.parse(r.headers ?? '{}') as Record<string, string | string[]>,
+    body: Buffer.from(r.body ?? Buffer.alloc(0)),
+  };
+}
+
+const toTenant = (r: TenantRow): TenantRecord => ({
+  id: r.id as TenantId,
+  projectId: r.project_id as ProjectId,
+  sourceId: r.source_id as SourceId,
+  providerAccountId: r.provider_account_id,
+  userId: r.user_id,
+  createdAtMs: Number(r.created_at_ms),
+});
+
+const SUMMARY_COLUMNS =
+  'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, body_sha256, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_attempts, received_at_ms';
+
+const INSERT_EVENT = `INSERT INTO inbound_events (id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, headers, body, body_sha256, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_after_ms, received_at_ms)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 'received', 'pending', ?, ?)
+ON CONFLICT (source_id, dedupe_key) DO NOTHING`;
+
+async function insertOne(tx: SqlExecutor, e: NewInboundEvent): Promise<{ id: EventId; duplicate: boolean }> {
+  const { changes } = await tx.run(INSERT_EVENT, [
+    e.id,
+    e.projectId,
+    e.sourceId,
+    e.dedupeKey,
+    e.providerEventId,
+    e.eventType,
+    e.method,
+    e.url,
+    JSON.stringify(e.headers),
+    e.body,
+    e.bodySha256,
+    e.jsonValid === null ? null : e.jsonValid ? 1 : 0,
+    JSON.stringify(e.verification),
+    e.credentialId,
+    e.routingKey,
+    e.receivedAtMs,
+    e.receivedAtMs,
+  ]);
+  if (changes > 0) return { id: e.id, duplicate: false };
+  const existing = await tx.get<{ id: string }>(
+    'SELECT id FROM inbound_events WHERE source_id = ? AND dedupe_key = ?',
+    [e.sourceId, e.dedupeKey],
+  );
+  return { id: (existing?.id ?? e.id) as EventId, duplicate: true };
+}
+
+function pageOf<T extends { id: string }>(rows: T[], limit: number): Page<T> {
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: rows.length > limit ? (items[items.length - 1]?.id ?? null) : null };
+}
+
+export function createInboundQueries(db: Db): InboundStore {
+  const sourceParams = (s: SourceRecord): SqlValue[] => [
+    s.name,
+    s.provider,
+    JSON.stringify(s.settings),
+    s.secretsSealed,
+    s.publicKey,
+    s.handshakeStateSealed,
+    s.updatedAtMs,
+  ];
+  return {
+    async insertSource(s) {
+      await db.run(
+        'INSERT INTO sources (name, provider, settings, secrets_sealed, public_key, handshake_state_sealed, updated_at_ms, id, project_id, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [...sourceParams(s), s.id, s.projectId, s.createdAtMs],
+      );
+    },
+    async getSource(projectId, id) {
+      const row = await db.get<SourceRow>('SELECT * FROM sources WHERE project_id = ? AND id = ?', [
+        projectId,
+        id,
+      ]);
+      return row ? toSource(row) : null;
+    },
+    async getSourceForIngest(id) {
+      const row = await db.get<SourceRow>('SELECT * FROM sources WHERE id = ?', [id]);
+      return row ? toSource(row) : null;
+    },
+    async listSources(projectId, { limit, after }) {
+      const rows = await db.all<SourceRow>(
+        'SELECT * FROM sources WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?',
+        [projectId, after ?? '', limit + 1],
+      );
+      const page = pageOf(rows, limit);
+      return { items: page.items.map(toSource), nextCursor: page.nextCursor };
+    },
+    async updateSource(s) {
+      const { changes } = await db.run(
+        'UPDATE sources SET name = ?, provider = ?, settings = ?, secrets_sealed = ?, public_key = ?, handshake_state_sealed = ?, updated_at_ms = ? WHERE id = ? AND project_id = ?',
+        [...sourceParams(s), s.id, s.projectId],
+      );
+      return changes > 0;
+    },
+    async deleteSource(projectId, id) {
+      const { changes } = await db.run('DELETE FROM sources WHERE project_id = ? AND id = ?', [
+        projectId,
+        id,
+      ]);
+      return changes > 0;
+    },
+
+    async insertInboundEvents(events) {
+      if (events.length === 0) return [];
+      return db.transaction(async (tx) => {
+        const out: Array<{ id: EventId; duplicate: boolean }> = [];
+        for (const e of events) out.push(await insertOne(tx, e));
+        return out;
+      });
+    },
+    async getInboundEvent(projectId, id) {
+      const row = await db.get<EventRow>('SELECT * FROM inbound_events WHERE project_id = ? AND id = ?', [
+        projectId,
+        id,
+      ]);
+      return row ? toEvent(row) : null;
+    },
+    async listInboundEvents(projectId, f, { limit, after }) {
+      const where: string[] = ['project_id = ?'];
+      const params: SqlValue[] = [projectId];
+      if (after) {
+        where.push('id < ?');
+        params.push(after);
+      }
+      if (f.sourceId) {
+        where.push('source_id = ?');
+        params.push(f.sourceId);
+      }
+      if (f.status) {
+        where.push('status = ?');
+        params.push(f.status);
+      }
+      if (f.tenantId) {
+        where.push('tenant_id = ?');
+        params.push(f.tenantId);
+      }
+      if (f.providerEventId) {
+        where.push('provider_event_id = ?');
+        params.push(f.providerEventId);
+      }
+      if (f.receivedFromMs !== undefined) {
+        where.push('received_at_ms >= ?');
+        params.push(f.receivedFromMs);
+      }
+      if (f.receivedToMs !== undefined) {
+        where.push('received_at_ms < ?');
+        params.push(f.receivedToMs);
+      }
+      params.push(limit + 1);
+      const rows = await db.all<EventRow>(
+        `SELECT ${SUMMARY_COLUMNS}, length(body) AS body_bytes FROM inbound_events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+        params,
+      );
+      const page = pageOf(rows, limit);
+      return { items: page.items.map(toSummary), nextCursor: page.nextCursor };
+    },
+    async claimPendingInboundEvents(limit, nowMs, leaseMs) {
+      return db.transaction(async (tx) => {
+        const lock = tx.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+        const ids = await tx.all<{ id: string }>(
+          `SELECT id FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? ORDER BY process_after_ms LIMIT ?${lock}`,
+          [nowMs, limit],
+        );
+        if (ids.length === 0) return [];
+        const marks = ids.map(() => '?').join(', ');
+        const rows = await tx.all<EventRow>(
+          `UPDATE inbound_events SET process_after_ms = ?, process_attempts = process_attempts + 1 WHERE id IN (${marks}) RETURNING *`,
+          [nowMs + leaseMs, ...ids.map((r) => r.id)],
+        );
+        return rows.map(toEvent).sort((a, b) => (a.id < b.id ? -1 : 1));
+      });
+    },
+    async completeInboundEvent(id, outcome) {
+      await db.run(
+        "UPDATE inbound_events SET process_status = 'done', status = ?, tenant_id = ? WHERE id = ?",
+        [outcome.status, outcome.tenantId, id],
+      );
+    },
+
+    async upsertTenant(t) {
+      const { changes } = await db.run(
+        'INSERT INTO tenants (id, project_id, source_id, provider_account_id, user_id, created_at_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, provider_account_id) DO NOTHING',
+        [t.id, t.projectId, t.sourceId, t.providerAccountId, t.userId, t.createdAtMs],
+      );
+      const row = await db.get<TenantRow>(
+        'SELECT * FROM tenants WHERE source_id = ? AND provider_account_id = ?',
+        [t.sourceId, t.providerAccountId],
+      );
+      if (!row) throw new Error('tenant vanished after upsert');
+      return { tenant: toTenant(row), created: changes > 0 };
+    },
+    async findTenant(sourceId, providerAccountId) {
+      const row = await db.get<TenantRow>(
+        'SELECT * FROM tenants WHERE source_id = ? AND provider_account_id = ?',
+        [sourceId, providerAccountId],
+      );
+      return row ? toTenant(row) : null;
+    },
+    async listTenants(projectId, sourceId) {
+      const rows = sourceId
+        ? await db.all<TenantRow>(
+            'SELECT * FROM tenants WHERE project_id = ? AND source_id = ? ORDER BY id',
+            [projectId, sourceId],
+          )
+        : await db.all<TenantRow>('SELECT * FROM tenants WHERE project_id = ? ORDER BY id', [projectId]);
+      return rows.map(toTenant);
+    },
+    async deleteTenant(projectId, id) {
+      const { changes } = await db.run('DELETE FROM tenants WHERE project_id = ? AND id = ?', [
+        projectId,
+        id,
+      ]);
+      return changes > 0;
+    },
+    async requeueUnrouted(sourceId, routingKey, nowMs) {
+      const { changes } = await db.run(
+        "UPDATE inbound_events SET process_status = 'pending', process_after_ms = ? WHERE source_id = ? AND routing_key = ? AND status = 'unrouted'",
+        [nowMs, sourceId, routingKey],
+      );
+      return changes;
+    },
+  };
+}

@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { newId, type ProjectId, type SourceId } from '../../src/domain/ids.ts';
+import type { NewInboundEvent, SourceRecord } from '../../src/store/inbound-store.ts';
+import { openTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
+
+async function seedProject(t: TestStore): Promise<ProjectId> {
+  const id = newId('project');
+  await t.store.insertProject({
+    id,
+    name: 'p',
+    signingPublicKey: 'k',
+    signingPrivateKeySealed: 's',
+    createdAtMs: 1,
+  });
+  return id;
+}
+
+function source(projectId: ProjectId, name = 'stripe in'): SourceRecord {
+  return {
+    id: newId('source'),
+    projectId,
+    name,
+    provider: 'stripe',
+    settings: { dedupe: { jsonPath: '$.id' }, maxBodyBytes: 1024 },
+    secretsSealed: 'sealed',
+    publicKey: null,
+    handshakeStateSealed: null,
+    createdAtMs: 10,
+    updatedAtMs: 10,
+  };
+}
+
+function event(s: SourceRecord, dedupeKey: string, extra: Partial<NewInboundEvent> = {}): NewInboundEvent {
+  const body = Buffer.from(JSON.stringify({ id: dedupeKey, bytes: [0, 255] }));
+  return {
+    id: newId('event'),
+    projectId: s.projectId,
+    sourceId: s.id,
+    dedupeKey,
+    providerEventId: dedupeKey,
+    eventType: 'invoice.paid',
+    method: 'POST',
+    url: `https://hooks.example/in/${s.id}`,
+    headers: { 'content-type': 'application/json', 'x-multi': ['a', 'b'] },
+    body,
+    bodySha256: createHash('sha256').update(body).digest('hex'),
+    jsonValid: true,
+    verification: { ok: true, detail: 'v1 matched' },
+    credentialId: null,
+    routingKey: null,
+    receivedAtMs: 1000,
+    ...extra,
+  };
+}
+
+for (const kind of STORE_KINDS) {
+  describe(`inbound store contract (${kind})`, () => {
+    let t: TestStore;
+    let projectId: ProjectId;
+    before(async () => {
+      t = await openTestStore(kind);
+      projectId = await seedProject(t);
+    });
+    after(async () => {
+      await t.cleanup();
+    });
+
+    it('creates, reads, lists, updates and deletes sources within a project', async () => {
+      const s = source(projectId);
+      await t.store.insertSource(s);
+      assert.deepEqual(await t.store.getSource(projectId, s.id), s);
+      assert.deepEqual(await t.store.getSourceForIngest(s.id), s);
+      const other = await seedProject(t);
+      assert.equal(await t.store.getSource(other, s.id), null);
+      const updated = { ...s, name: 'renamed', settings: { maxBodyBytes: 2048 }, updatedAtMs: 20 };
+      assert.equal(await t.store.updateSource({ ...updated, projectId: other }), false);
+      assert.equal(await t.store.updateSource(updated), true);
+      assert.deepEqual(await t.store.getSource(projectId, s.id), updated);
+      assert.deepEqual(
+        (await t.store.listSources(projectId, { limit: 10 })).items.map((x) => x.id),
+        [s.id],
+      );
+      assert.equal(await t.store.deleteSource(other, s.id), false);
+      assert.equal(await t.store.deleteSource(projectId, s.id), true);
+      assert.equal(await t.store.getSourceForIngest(s.id), null);
+    });
+
+    it('stores events byte-exact and dedupes on (source, dedupe key), within and across batches', async () => {
+      const s = source(projectId);
+      await t.store.insertSource(s);
+      const a = event(s, 'evt_a', { body: Buffer.from([0, 1, 2, 255, 254]) });
+      const aAgain = event(s, 'evt_a');
+      const b = event(s, 'evt_b');
+      const results = await t.store.insertInboundEvents([a, aAgain, b]);
+      assert.deepEqual(results, [
+        { id: a.id, duplicate: false },
+        { id: a.id, duplicate: true },
+        { id: b.id, duplicate: false },
+      ]);
+      const again = await t.store.insertInboundEvents([event(s, 'evt_b')]);
+      assert.deepEqual(again, [{ id: b.id, duplicate: true }]);
+      const stored = await t.store.getInboundEvent(projectId, a.id);
+      assert.ok(stored);
+      assert.deepEqual(stored.body, Buffer.from([0, 1, 2, 255, 254]));
+      assert.deepEqual(stored.headers, a.headers);
+      assert.equal(stored.status, 'received');
+      assert.equal(stored.processStatus, 'pending');
+      // Another source may carry the same provider event id.
+      const s2 = source(projectId, 'second');
+      await t.store.insertSource(s2);
+      assert.equal((await t.store.insertInboundEvents([event(s2, 'evt_a')]))[0]?.duplicate, false);
+      assert.equal(await t.store.getInboundEvent(await seedProject(t), a.id), null, 'scoped by project');
+    });
+
+    it('lets concurrent batches race on one key and keeps exactly one event', async () => {
+      const s = source(projectId);
+      await t.store.insertSource(s);
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => t.store.insertInboundEvents([event(s, 'evt_race')])),
+      );
+      const fresh = results.flat().filter((r) => !r.duplicate);
+      assert.equal(fresh.length, 1);
+      assert.ok(results.flat().every((r) => r.id === fresh[0]?.id));
+      const listed = await t.store.listInboundEvents(projectId, { sourceId: s.id }, { limit: 50 });
+      assert.equal(listed.items.length, 1);
+    });
+
+    it('lists events newest first with filters and cursor pages', async () => {
+      const s = source(projectId);
+      await t.store.insertSource(s);
+      const evs = [];
+      for (let i = 0; i < 5; i++) {
+        evs.push(
+          event(s, `k${i}`, {
+            id: newId('event', 5000 + i),
+            receivedAtMs: 5000 + i,
+            providerEventId: `pe${i}`,
+          }),
+        );
+      }
+      await t.store.insertInboundEvents(evs);
+      const first = await t.store.listInboundEvents(projectId, { sourceId: s.id }, { limit: 2 });
+      assert.deepEqual(
+        first.items.map((e) => e.dedupeKey),
+        ['k4', 'k3'],
+      );
+      assert.equal(first.items[0]?.bodyBytes, evs[4]?.body.length);
+      const second = await t.store.listInboundEvents(
+        projectId,
+        { sourceId: s.id },
+        { limit: 2, after: first.nextCursor! },
+      );
+      assert.deepEqual(
+        second.items.map((e) => e.dedupeKey),
+        ['k2', 'k1'],
+      );
+      const byId = await t.store.listInboundEvents(projectId, { providerEventId: 'pe3' }, { limit: 10 });
+      assert.deepEqual(
+        byId.items.map((e) => e.dedupeKey),
+        ['k3'],
+      );
+      const range = await t.store.listInboundEvents(
+        projectId,
+        { sourceId: s.id, receivedFromMs: 5001, receivedToMs: 5003 },
+        { limit: 10 },
+      );
+      assert.deepEqual(
+        range.items.map((e) => e.dedupeKey),
+        ['k2', 'k1'],
+      );
+      const none = await t.store.listInboundEvents(
+        projectId,
+        { sourceId: s.id, status: 'unrouted' },
+        { limit: 10 },
+      );
+      assert.equal(none.items.length, 0);
+    });
+
+    it('claims routing jobs once per lease, completes them and requeues unrouted ones', async () => {
+      const s = source(projectId);
+      await t.store.insertSource(s);
+      const e1 = event(s, 'r1', { routingKey: 'T1', receivedAtMs: 100 });
+      const e2 = event(s, 'r2', { routingKey: 'T2', receivedAtMs: 100 });
+      await t.store.insertInboundEvents([e1, e2]);
+      const now = 1_000_000;
+      const claimed = await t.store.claimPendingInboundEvents(100, now, 30_000);
+      const mine = claimed.filter((e) => e.sourceId === s.id);
+      assert.equal(mine.length, 2);
+      assert.equal(mine[0]?.processAttempts, 1);
+      const again = await t.store.claimPendingInboundEvents(100, now + 1, 30_000);
+      assert.equal(again.filter((e) => e.sourceId === s.id).length, 0, 'leased');
+      await t.store.completeInboundEvent(e1.id, { status: 'routed', tenantId: 'tnt_x' });
+      await t.store.completeInboundEvent(e2.id, { status: 'unrouted', tenantId: null });
+      const after = await t.store.claimPendingInboundEvents(100, now + 60_000, 30_000);
+      assert.equal(after.filter((e) => e.sourceId === s.id).length, 0, 'done events are not claimed');
+      assert.equal((await t.store.getInboundEvent(projectId, e1.id))?.tenantId, 'tnt_x');
+      const unrouted = await t.store.listInboundEvents(
+        projectId,
+        { status: 'unrouted', sourceId: s.id },
+        { limit: 10 },
+      );
+      assert.deepEqual(
+        unrouted.items.map((e) => e.id),
+        [e2.id],
+      );
+      assert.equal(await t.store.requeueUnrouted(s.id, 'T2', now + 70_000), 1);
+      assert.equal(await t.store.requeueUnrouted(s.id, 'T1', now + 70_000), 0, 'routed events stay');
+      const requeued = await t.store.claimPendingInboundEvents(100, now + 70_000, 30_000);
+      assert.deepEqual(
+        requeued.filter((e) => e.sourceId === s.id).map((e) => e.id),
+        [e2.id],
+      );
+    });
+
+    it('binds tenants once per (source, provider account id)', async () => {
+      const s = source(projectId);
+      await t.store.insertSource(s);
+      const tenant = {
+        id: newId('tenant'),
+        projectId,
+        sourceId: s.id as SourceId,
+        providerAccountId: 'T123',
+        userId: 'user-1',
+        createdAtMs: 1,
+      };
+      const first = await t.store.upsertTenant(tenant);
+      assert.equal(first.created, true);
+      const second = await t.store.upsertTenant({ ...tenant, id: newId('tenant'), userId: 'user-2' });
+      assert.equal(second.created, false);
+      assert.equal(second.tenant.id, tenant.id);
+      assert.deepEqual(await t.store.findTenant(s.id, 'T123'), tenant);
+      assert.equal(await t.store.findTenant(s.id, 'nope'), null);
+      assert.equal((await t.store.listTenants(projectId, s.id)).length, 1);
+      assert.equal(await t.store.deleteTenant(await seedProject(t), tenant.id), false);
+      assert.equal(await t.store.deleteTenant(projectId, tenant.id), true);
+    });
+  });
+}
