@@ -65,6 +65,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     serverFactory: (handler) =>
       createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+        // While draining, answer and close, so keep-alive clients move to another instance and
+        // server.close() can finish (Fastify does the same for its own routes).
+        if (deps.isShuttingDown?.()) res.shouldKeepAlive = false;
         for (const route of rawRoutes) if (route(req, res)) return;
         handler(req, res);
       }) as Server,

@@ -117,7 +117,8 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
   };
 }
 
-/** Components for the configured roles. Filled in as areas land (ingest, delivery). */
-async function builtInComponents(_context: ComponentContext): Promise<Component[]> {
-  return [];
+/** Components for the configured roles; each decides which of its parts a role runs. */
+async function builtInComponents(context: ComponentContext): Promise<Component[]> {
+  const { createIngestComponent } = await import('./ingest/ingest-component.ts');
+  return [createIngestComponent(context)];
 }

@@ -32,7 +32,7 @@ function translate(err: unknown): unknown {
     code.startsWith('08') || // connection exception
     code.startsWith('53') || // insufficient resources
     code.startsWith('57P') || // operator intervention (admin shutdown, cannot connect now)
-    /Connection terminated|timeout exceeded when trying to connect|Client was closed/i.test(
+    /Connection terminated|timeout exceeded when trying to connect|Client was closed|Cannot use a pool after calling end/i.test(
       (err as Error).message ?? '',
     )
   ) {

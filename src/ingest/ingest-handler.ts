@@ -1,0 +1,253 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { RawRoute } from '../app.ts';
+import type { Clock } from '../domain/clock.ts';
+import { type ErrorCode, HookyardError, StoreUnavailableError } from '../domain/errors.ts';
+import { type EventId, isId, newId, type SourceId } from '../domain/ids.ts';
+import type { NewInboundEvent } from '../store/inbound-store.ts';
+import { type CompiledSource, sha256Hex } from './compiled-source.ts';
+import type { GroupCommitter } from './group-committer.ts';
+import { completeHandshake, detectHandshake, type HandshakeEffect } from './handshakes/index.ts';
+import type { SourceCache } from './source-cache.ts';
+import type { RawRequest } from './verification/raw-request.ts';
+
+export interface IngestDeps {
+  sources: SourceCache<CompiledSource>;
+  committer: GroupCommitter;
+  clock: Clock;
+  logger: Logger;
+  publicBaseUrl: string;
+  /** Commits what a handshake handed over (Asana's secret, Notion's token) before it is answered. */
+  applyHandshakeEffect: (source: CompiledSource, effect: HandshakeEffect) => Promise<void>;
+}
+
+// Headers that carry credentials are not stored with the event (the body and signatures are).
+const REDACTED_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-gitlab-token']);
+const CREDENTIAL_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
+const JSON_TYPE = /[/+]json\b/i;
+
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    ...headers,
+  });
+  res.end(body);
+}
+
+function sendError(
+  res: ServerResponse,
+  code: ErrorCode,
+  detail: string,
+  headers: Record<string, string> = {},
+): void {
+  const status = new HookyardError(code).status;
+  send(res, status, JSON.stringify({ code, detail }), headers);
+}
+
+/** Reads the body up to `limit` bytes; resolves null (and stops reading) when it is larger. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.pause();
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * The webhook receiving path, `/in/{sourceId}[/{credentialId}][?id={credentialId}]`, any method.
+ * A raw node:http handler (not a Fastify route): this is the hot path, and every microsecond here
+ * is a share of the throughput. The order is the contract: resolve the source, bound the body,
+ * answer a handshake, verify the signature over the exact bytes, commit (grouped), then 2xx.
+ */
+export function createIngestRoute(deps: IngestDeps): RawRoute {
+  const { sources, committer, clock, logger } = deps;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    const segments = path.slice(4).split('/');
+    const sourceId = segments[0] ?? '';
+    if (!isId('source', sourceId) || segments.length > 2) {
+      sendError(res, 'not_found', `No source at ${path}; ingest URLs look like /in/src_….`);
+      return;
+    }
+    let source = sources.peek(sourceId as SourceId);
+    if (source === undefined) {
+      try {
+        source = await sources.get(sourceId as SourceId);
+      } catch (err) {
+        unavailable(res, err);
+        return;
+      }
+    }
+    if (!source) {
+      sendError(res, 'not_found', `Source ${sourceId} was not found.`);
+      return;
+    }
+
+    let credentialId: string | null = segments[1] ? decodeURIComponent(segments[1]) : null;
+    if (!credentialId && q !== -1) credentialId = new URLSearchParams(rawUrl.slice(q + 1)).get('id');
+    if (credentialId !== null && !CREDENTIAL_ID.test(credentialId)) {
+      sendError(res, 'validation_failed', 'The credential id in the URL must match [A-Za-z0-9_.:-]{1,200}.');
+      return;
+    }
+
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > source.maxBodyBytes) {
+      tooLarge(res, source);
+      return;
+    }
+    const body = await readBody(req, source.maxBodyBytes);
+    if (body === null) {
+      tooLarge(res, source);
+      return;
+    }
+
+    const nowMs = clock.nowMs();
+    const url = source.publicUrl
+      ? source.publicUrl + (q === -1 ? '' : rawUrl.slice(q))
+      : deps.publicBaseUrl + rawUrl;
+    const request: RawRequest = { method: req.method ?? 'POST', url, headers: req.headers, body };
+
+    const handshake = detectHandshake({
+      kind: source.handshakeKind,
+      settings: source.handshakeSettings,
+      secrets: source.secrets,
+      request,
+      nowMs,
+    });
+    if (handshake) {
+      const verification = handshake.verifyFirst ? source.verify(request, nowMs) : null;
+      const done = completeHandshake(handshake, verification);
+      if (done.effect) {
+        try {
+          await deps.applyHandshakeEffect(source, done.effect);
+        } catch (err) {
+          unavailable(res, err);
+          return;
+        }
+      }
+      const { status, headers, body: responseBody } = done.response;
+      if (res.headersSent) return;
+      res.writeHead(status, { 'content-length': String(Buffer.byteLength(responseBody)), ...headers });
+      res.end(req.method === 'HEAD' ? undefined : responseBody);
+      logger.info(
+        { sourceId, projectId: source.projectId, status, kind: source.handshakeKind },
+        'handshake answered',
+      );
+      return;
+    }
+
+    const verification = source.verify(request, nowMs);
+    if (!verification.ok) {
+      logger.warn(
+        {
+          sourceId,
+          projectId: source.projectId,
+          reason: verification.reason,
+          method: request.method,
+          bodyBytes: body.length,
+          bodySha256: sha256Hex(body),
+          remoteAddress: req.socket.remoteAddress,
+          userAgent: req.headers['user-agent'],
+        },
+        'inbound request rejected: signature',
+      );
+      sendError(res, 'signature_invalid', verification.reason);
+      return;
+    }
+
+    const contentType = req.headers['content-type'] ?? '';
+    let parsed: unknown;
+    let jsonValid: boolean | null = null;
+    if (
+      JSON_TYPE.test(contentType) ||
+      source.requireJson ||
+      (source.needsJson && body.length > 0 && (body[0] === 0x7b || body[0] === 0x5b))
+    ) {
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+        jsonValid = true;
+      } catch {
+        jsonValid = false;
+      }
+    }
+    if (source.requireJson && jsonValid !== true) {
+      sendError(res, 'invalid_json', 'This source accepts only a JSON body, and this one does not parse.');
+      return;
+    }
+
+    const providerEventId = source.readEventId ? source.readEventId(request, parsed) : null;
+    const bodySha256 = sha256Hex(body);
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined && !REDACTED_HEADERS.has(name)) headers[name] = value;
+    }
+    const event: NewInboundEvent = {
+      id: newId('event', nowMs) as EventId,
+      projectId: source.projectId,
+      sourceId: source.id,
+      dedupeKey: providerEventId !== null ? `id:${providerEventId}` : `sha256:${bodySha256}`,
+      providerEventId,
+      eventType: source.readEventType ? source.readEventType(request, parsed) : null,
+      method: request.method,
+      url: rawUrl,
+      headers,
+      body,
+      bodySha256,
+      jsonValid,
+      verification: { ok: true, detail: verification.detail },
+      credentialId,
+      routingKey: source.readRoutingKey ? source.readRoutingKey(request, parsed) : null,
+      receivedAtMs: nowMs,
+    };
+    try {
+      const result = await committer.add(event);
+      send(res, 200, `{"id":"${result.id}","duplicate":${result.duplicate}}`);
+    } catch (err) {
+      unavailable(res, err);
+    }
+  }
+
+  function tooLarge(res: ServerResponse, source: CompiledSource): void {
+    // Close the connection: the rest of the body is not read, so the socket cannot be reused.
+    sendError(
+      res,
+      'payload_too_large',
+      `The body is larger than this source's limit of ${source.maxBodyBytes} bytes.`,
+      {
+        connection: 'close',
+      },
+    );
+  }
+
+  function unavailable(res: ServerResponse, err: unknown): void {
+    if (err instanceof StoreUnavailableError || (err as Error)?.message === 'ingest is shutting down') {
+      logger.warn({ err: (err as Error).message }, 'inbound request not stored: store unavailable');
+      sendError(res, 'store_unavailable', 'The event was not stored; retry later.', { 'retry-after': '5' });
+      return;
+    }
+    logger.error({ err }, 'inbound request failed');
+    sendError(res, 'internal', 'The event was not stored.');
+  }
+
+  return (req, res) => {
+    if (!req.url?.startsWith('/in/')) return false;
+    handle(req, res).catch((err) => unavailable(res, err));
+    return true;
+  };
+}

@@ -1,0 +1,117 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../domain/clock.ts';
+import { storedSettings } from '../ingest/source-settings.ts';
+import type { InboundEventRecord, InboundEventStatus, InboundStore } from '../store/inbound-store.ts';
+
+/**
+ * Routing decision for one stored event, as a pure function of the event, whether its source routes
+ * app-level, and the tenant bound to its routing key (if any):
+ * - user-level: the URL carried a credential id, so the event belongs to it;
+ * - app-level: the routing key matched a tenant binding, so the event belongs to that tenant;
+ *   no binding (or no key in the event) leaves it in the unrouted inbox until one is bound;
+ * - a source without routing: the event belongs to the project itself.
+ */
+export function decideRoute(
+  event: Pick<InboundEventRecord, 'credentialId' | 'routingKey'>,
+  appLevel: boolean,
+  tenantId: string | null,
+): { status: InboundEventStatus; tenantId: string | null } {
+  if (event.credentialId) return { status: 'routed', tenantId: event.credentialId };
+  if (!appLevel) return { status: 'routed', tenantId: null };
+  if (tenantId) return { status: 'routed', tenantId };
+  return { status: 'unrouted', tenantId: null };
+}
+
+export type RoutedEventHandler = (event: InboundEventRecord, tenantId: string | null) => Promise<void>;
+
+export interface InboundRouterDeps {
+  store: Pick<
+    InboundStore,
+    'claimPendingInboundEvents' | 'completeInboundEvent' | 'findTenant' | 'getSourceForIngest'
+  >;
+  clock: Clock;
+  logger: Logger;
+  /** What happens to a routed event (forwarding to endpoints). Must be idempotent per event id. */
+  onRouted?: RoutedEventHandler;
+}
+
+/**
+ * The worker behind the outbox: claims pending inbound events, routes them, hands routed ones on,
+ * and marks them done. Woken at once after a commit (`wake()`), and polls as a fallback for work
+ * another process committed or a lease that expired.
+ */
+export function createInboundRouter(
+  deps: InboundRouterDeps,
+  options = { batchSize: 100, leaseMs: 30_000, pollMs: 1000 },
+) {
+  let running = false;
+  let active: Promise<void> | null = null;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  async function drain(): Promise<void> {
+    do {
+      again = false;
+      for (;;) {
+        const events = await deps.store.claimPendingInboundEvents(
+          options.batchSize,
+          deps.clock.nowMs(),
+          options.leaseMs,
+        );
+        if (events.length === 0) break;
+        for (const event of events) {
+          try {
+            await routeOne(event);
+          } catch (err) {
+            // Left pending: the lease expires and a later pass retries it.
+            deps.logger.error(
+              { err, eventId: event.id, projectId: event.projectId },
+              'routing failed; will retry',
+            );
+          }
+        }
+        if (!running) return;
+      }
+    } while (again && running);
+  }
+
+  async function routeOne(event: InboundEventRecord): Promise<void> {
+    const source = await deps.store.getSourceForIngest(event.sourceId);
+    const appLevel = source ? storedSettings(source.settings).routing !== undefined : false;
+    let tenantId: string | null = null;
+    if (appLevel && event.routingKey && !event.credentialId) {
+      tenantId = (await deps.store.findTenant(event.sourceId, event.routingKey))?.id ?? null;
+    }
+    const decision = decideRoute(event, appLevel, tenantId);
+    if (decision.status === 'routed' && deps.onRouted) await deps.onRouted(event, decision.tenantId);
+    await deps.store.completeInboundEvent(event.id, decision);
+  }
+
+  function wake(): void {
+    if (!running) return;
+    if (active) {
+      again = true;
+      return;
+    }
+    active = drain()
+      .catch((err) => deps.logger.error({ err }, 'inbound router pass failed'))
+      .finally(() => {
+        active = null;
+      });
+  }
+
+  return {
+    wake,
+    start(): void {
+      running = true;
+      timer = setInterval(wake, options.pollMs);
+      timer.unref();
+      wake();
+    },
+    async stop(): Promise<void> {
+      running = false;
+      if (timer) clearInterval(timer);
+      await active;
+    },
+  };
+}
