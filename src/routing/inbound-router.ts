@@ -27,7 +27,7 @@ export type RoutedEventHandler = (event: InboundEventRecord, tenantId: string | 
 export interface InboundRouterDeps {
   store: Pick<
     InboundStore,
-    'claimPendingInboundEvents' | 'completeInboundEvent' | 'findTenant' | 'getSourceForIngest'
+    'claimPendingInboundEvents' | 'completeInboundEvents' | 'findTenant' | 'getSourceForIngest'
   >;
   clock: Clock;
   logger: Logger;
@@ -59,9 +59,17 @@ export function createInboundRouter(
           options.leaseMs,
         );
         if (events.length === 0) break;
+        // One pass decides a whole batch and records it in one transaction; the source settings
+        // are read once per source in the batch.
+        const appLevelBySource = new Map<string, boolean>();
+        const outcomes: Array<{
+          id: InboundEventRecord['id'];
+          status: InboundEventStatus;
+          tenantId: string | null;
+        }> = [];
         for (const event of events) {
           try {
-            await routeOne(event);
+            outcomes.push({ id: event.id, ...(await routeOne(event, appLevelBySource)) });
           } catch (err) {
             // Left pending: the lease expires and a later pass retries it.
             deps.logger.error(
@@ -70,21 +78,29 @@ export function createInboundRouter(
             );
           }
         }
+        await deps.store.completeInboundEvents(outcomes);
         if (!running) return;
       }
     } while (again && running);
   }
 
-  async function routeOne(event: InboundEventRecord): Promise<void> {
-    const source = await deps.store.getSourceForIngest(event.sourceId);
-    const appLevel = source ? storedSettings(source.settings).routing !== undefined : false;
+  async function routeOne(
+    event: InboundEventRecord,
+    appLevelBySource: Map<string, boolean>,
+  ): Promise<{ status: InboundEventStatus; tenantId: string | null }> {
+    let appLevel = appLevelBySource.get(event.sourceId);
+    if (appLevel === undefined) {
+      const source = await deps.store.getSourceForIngest(event.sourceId);
+      appLevel = source ? storedSettings(source.settings).routing !== undefined : false;
+      appLevelBySource.set(event.sourceId, appLevel);
+    }
     let tenantId: string | null = null;
     if (appLevel && event.routingKey && !event.credentialId) {
       tenantId = (await deps.store.findTenant(event.sourceId, event.routingKey))?.id ?? null;
     }
     const decision = decideRoute(event, appLevel, tenantId);
     if (decision.status === 'routed' && deps.onRouted) await deps.onRouted(event, decision.tenantId);
-    await deps.store.completeInboundEvent(event.id, decision);
+    return decision;
   }
 
   function wake(): void {

@@ -93,11 +93,15 @@ export interface InboundStore {
     filter: InboundEventFilter,
     page: { limit: number; after?: string },
   ): Promise<Page<InboundEventSummary>>;
-  /** Claims pending routing jobs; a claim is a lease: unfinished work is claimed again after leaseMs. */
+  /**
+   * Claims pending routing jobs, oldest first. On PostgreSQL a claim is a lease (rows locked with
+   * SKIP LOCKED and hidden for leaseMs, so several processes share the work and a dead one's claims
+   * come back). On SQLite one process owns the store and one router runs, so a claim only reads.
+   */
   claimPendingInboundEvents(limit: number, nowMs: number, leaseMs: number): Promise<InboundEventRecord[]>;
-  completeInboundEvent(
-    id: EventId,
-    outcome: { status: InboundEventStatus; tenantId: string | null },
+  /** Records routing decisions and ends those jobs, all in one transaction. */
+  completeInboundEvents(
+    outcomes: ReadonlyArray<{ id: EventId; status: InboundEventStatus; tenantId: string | null }>,
   ): Promise<void>;
 
   /** Creates the binding, or returns the existing one for (source, provider account id). */

@@ -258,10 +258,16 @@ export function createInboundQueries(db: Db): InboundStore {
       return { items: page.items.map(toSummary), nextCursor: page.nextCursor };
     },
     async claimPendingInboundEvents(limit, nowMs, leaseMs) {
+      if (db.dialect === 'sqlite') {
+        const rows = await db.all<EventRow>(
+          "SELECT * FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? ORDER BY process_after_ms LIMIT ?",
+          [nowMs, limit],
+        );
+        return rows.map((r) => ({ ...toEvent(r), processAttempts: Number(r.process_attempts) + 1 }));
+      }
       return db.transaction(async (tx) => {
-        const lock = tx.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
         const ids = await tx.all<{ id: string }>(
-          `SELECT id FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? ORDER BY process_after_ms LIMIT ?${lock}`,
+          "SELECT id FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? ORDER BY process_after_ms LIMIT ? FOR UPDATE SKIP LOCKED",
           [nowMs, limit],
         );
         if (ids.length === 0) return [];
@@ -273,11 +279,30 @@ export function createInboundQueries(db: Db): InboundStore {
         return rows.map(toEvent).sort((a, b) => (a.id < b.id ? -1 : 1));
       });
     },
-    async completeInboundEvent(id, outcome) {
-      await db.run(
-        "UPDATE inbound_events SET process_status = 'done', status = ?, tenant_id = ? WHERE id = ?",
-        [outcome.status, outcome.tenantId, id],
-      );
+    async completeInboundEvents(outcomes) {
+      if (outcomes.length === 0) return;
+      // Most of a batch shares one outcome (routed, no tenant): one UPDATE per distinct outcome.
+      const groups = new Map<string, { status: string; tenantId: string | null; ids: string[] }>();
+      for (const o of outcomes) {
+        const key = `${o.status}\u0000${o.tenantId ?? ''}`;
+        let g = groups.get(key);
+        if (!g) {
+          g = { status: o.status, tenantId: o.tenantId, ids: [] };
+          groups.set(key, g);
+        }
+        g.ids.push(o.id);
+      }
+      await db.transaction(async (tx) => {
+        for (const g of groups.values()) {
+          for (let i = 0; i < g.ids.length; i += 500) {
+            const chunk = g.ids.slice(i, i + 500);
+            await tx.run(
+              `UPDATE inbound_events SET process_status = 'done', status = ?, tenant_id = ?, process_attempts = process_attempts + ? WHERE id IN (${chunk.map(() => '?').join(', ')})`,
+              [g.status, g.tenantId, tx.dialect === 'sqlite' ? 1 : 0, ...chunk],
+            );
+          }
+        }
+      });
     },
 
     async upsertTenant(t) {

@@ -1,0 +1,201 @@
+// Ingest benchmark: drives POST /in/{sourceId} with a signed 1 KiB JSON body (GitHub scheme; each
+// request a new X-GitHub-Delivery so every one is a new event and a real commit) from this process
+// with autocannon, at 50 connections on loopback, and compares with bare node:http verifying the
+// same HMAC without storing, measured in the same run. Servers run as child processes.
+//   node --import tsx bench/ingest-bench.ts [--seconds 10] [--connections 50] [--store sqlite|postgres|both]
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { startEmbeddedPostgres } from '../scripts/embedded-postgres.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    store: { type: 'string', default: 'sqlite' },
+  },
+});
+const seconds = Math.min(60, Number(values.seconds));
+const connections = Math.min(500, Number(values.connections));
+const SECRET = 'bench-secret';
+
+function oneKiBBody(): string {
+  const base = {
+    action: 'opened',
+    repository: { id: 1296269, full_name: 'octocat/Hello-World' },
+    sender: { login: 'octocat' },
+  };
+  let body = JSON.stringify({ ...base, padding: '' });
+  body = JSON.stringify({ ...base, padding: 'x'.repeat(1024 - body.length) });
+  return body;
+}
+const BODY = oneKiBBody();
+const SIGNATURE = `sha256=${createHmac('sha256', SECRET).update(BODY).digest('hex')}`;
+
+function spawnServer(
+  cmd: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, cmd, {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
+    child.stdout?.on('data', (d) => {
+      out += d;
+      const m = out.match(ready);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, match: m });
+      }
+    });
+    child.stderr?.on('data', (d) => {
+      out += d;
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.removeAllListeners('exit');
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+export interface LoadResult {
+  name: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+  total: number;
+}
+
+async function drive(name: string, url: string, durationSeconds: number): Promise<LoadResult> {
+  let n = 0;
+  const prefix = randomBytes(4).toString('hex');
+  const result = await autocannon({
+    url,
+    connections,
+    duration: durationSeconds,
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'issues',
+      'x-hub-signature-256': SIGNATURE,
+    },
+    body: BODY,
+    requests: [
+      {
+        setupRequest: (req) => {
+          req.headers = { ...req.headers, 'x-github-delivery': `${prefix}-${n++}` };
+          return req;
+        },
+      },
+    ],
+  });
+  const ok = result['2xx'];
+  return {
+    name,
+    requestsPerSecond: ok / durationSeconds,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    total: result.requests.total,
+  };
+}
+
+async function benchHookyard(storeKind: 'sqlite' | 'postgres'): Promise<LoadResult> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hy-bench-'));
+  const pg = storeKind === 'postgres' ? await startEmbeddedPostgres({ durable: true }) : null;
+  const adminKey = `hya_bench_${randomBytes(8).toString('hex')}`;
+  const env: Record<string, string> = {
+    HOOKYARD_ADMIN_KEY: adminKey,
+    HOOKYARD_LOG_LEVEL: 'error',
+    HOOKYARD_DATA_DIR: dataDir,
+    HOOKYARD_PORT: '0',
+    ...(pg ? { HOOKYARD_DATABASE_URL: pg.url } : {}),
+  };
+  const { child, match } = await spawnServer(
+    ['bin/hookyard.js', 'start'],
+    env,
+    /listening on (http:\/\/\S+)/,
+  );
+  try {
+    const base = match[1] as string;
+    const post = async (p: string, body: unknown) => {
+      const r = await fetch(base + p, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return (await r.json()) as { id: string };
+    };
+    const project = await post('/api/v1/projects', { name: 'bench' });
+    const source = await post(`/api/v1/projects/${project.id}/sources`, {
+      provider: 'github',
+      secrets: [SECRET],
+    });
+    await drive('warm-up', `${base}/in/${source.id}`, 2);
+    return await drive(`hookyard /in (${storeKind}, fsync on commit)`, `${base}/in/${source.id}`, seconds);
+  } finally {
+    await stop(child);
+    await pg?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function benchBare(): Promise<LoadResult> {
+  const { child, match } = await spawnServer(
+    ['bench/bare-ingest-server.js'],
+    { BENCH_SECRET: SECRET },
+    /listening (\d+)/,
+  );
+  try {
+    const url = `http://127.0.0.1:${match[1]}/`;
+    await drive('warm-up', url, 2);
+    return await drive('bare node:http + HMAC (no store)', url, seconds);
+  } finally {
+    await stop(child);
+  }
+}
+
+export async function runIngestBench(): Promise<{ baseline: LoadResult; runs: LoadResult[] }> {
+  const kinds =
+    values.store === 'both' ? (['sqlite', 'postgres'] as const) : [values.store as 'sqlite' | 'postgres'];
+  const baseline = await benchBare();
+  const runs: LoadResult[] = [];
+  for (const kind of kinds) runs.push(await benchHookyard(kind));
+  const rows = [baseline, ...runs].map((r) => ({
+    scenario: r.name,
+    'req/s (2xx)': Math.round(r.requestsPerSecond),
+    'ratio vs bare': (r.requestsPerSecond / baseline.requestsPerSecond).toFixed(2),
+    'p50 ms': r.p50Ms,
+    'p99 ms': r.p99Ms,
+    'non-2xx': r.non2xx,
+    errors: r.errors,
+  }));
+  process.stdout.write(
+    `\nIngest: ${connections} connections, ${seconds} s each, 1 KiB signed JSON body, Node ${process.version}, ${os.cpus().length} cores\n`,
+  );
+  console.table(rows);
+  return { baseline, runs };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await runIngestBench();
+}

@@ -1,0 +1,3 @@
+export function startEmbeddedPostgres(options?: {
+  durable?: boolean;
+}): Promise<{ url: string; stop: () => Promise<void> }>;
