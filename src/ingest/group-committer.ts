@@ -9,63 +9,71 @@ interface Pending {
 
 /**
  * Group commit: requests that arrive together share one transaction, and each is answered only
- * after that transaction commits. No timer: a flush starts on the next turn of the event loop
- * after the first request queues, and whatever queues while a flush is in flight goes into the
- * next one, so batches grow with load and a lone request waits for nothing but its own commit.
+ * after that transaction commits. No timer: a batch starts on the next turn of the event loop
+ * after a request queues, and whatever queues while `maxInFlight` batches are committing goes
+ * into the next one, so batches grow with load and a lone request waits for nothing but its own
+ * commit. Two batches in flight keep the store busy while the answers of the previous batch are
+ * written (the SQLite thread commits them in order; PostgreSQL runs them on two connections).
  */
 export class GroupCommitter {
   private queue: Pending[] = [];
-  private flushing = false;
+  private inFlight = 0;
   private scheduled = false;
   private closed = false;
   private idle: Array<() => void> = [];
 
   constructor(
     private readonly store: Pick<InboundStore, 'insertInboundEvents'>,
-    private readonly options: { maxBatch: number; onCommitted?: (count: number) => void },
+    private readonly options: {
+      maxBatch: number;
+      maxInFlight?: number;
+      onCommitted?: (count: number) => void;
+    },
   ) {}
 
   add(event: NewInboundEvent): Promise<{ id: EventId; duplicate: boolean }> {
     if (this.closed) return Promise.reject(new Error('ingest is shutting down'));
     return new Promise((resolve, reject) => {
       this.queue.push({ event, resolve, reject });
-      if (!this.flushing && !this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= (this.options.maxInFlight ?? 2)) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.queue.length > 0 && this.inFlight < (this.options.maxInFlight ?? 2)) {
+        void this.commit(this.queue.splice(0, this.options.maxBatch));
       }
     });
   }
 
-  private async flush(): Promise<void> {
-    this.scheduled = false;
-    if (this.flushing) return;
-    this.flushing = true;
+  private async commit(batch: Pending[]): Promise<void> {
+    this.inFlight++;
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.options.maxBatch);
-        try {
-          const results = await this.store.insertInboundEvents(batch.map((p) => p.event));
-          batch.forEach((p, i) => {
-            const r = results[i];
-            if (r) p.resolve(r);
-            else p.reject(new Error('store returned fewer results than events'));
-          });
-          const fresh = results.filter((r) => !r.duplicate).length;
-          if (fresh > 0) this.options.onCommitted?.(fresh);
-        } catch (err) {
-          for (const p of batch) p.reject(err);
-        }
-      }
+      const results = await this.store.insertInboundEvents(batch.map((p) => p.event));
+      batch.forEach((p, i) => {
+        const r = results[i];
+        if (r) p.resolve(r);
+        else p.reject(new Error('store returned fewer results than events'));
+      });
+      const fresh = results.filter((r) => !r.duplicate).length;
+      if (fresh > 0) this.options.onCommitted?.(fresh);
+    } catch (err) {
+      for (const p of batch) p.reject(err);
     } finally {
-      this.flushing = false;
-      if (this.queue.length === 0) for (const done of this.idle.splice(0)) done();
+      this.inFlight--;
+      if (this.queue.length > 0) this.schedule();
+      else if (this.inFlight === 0) for (const done of this.idle.splice(0)) done();
     }
   }
 
   /** Refuses new events and resolves once everything queued has been committed (or failed). */
   async close(): Promise<void> {
     this.closed = true;
-    if (!this.flushing && this.queue.length === 0) return;
+    if (this.inFlight === 0 && this.queue.length === 0) return;
     await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 }

@@ -4,6 +4,7 @@ import type { RawRoute } from '../app.ts';
 import type { Clock } from '../domain/clock.ts';
 import { type ErrorCode, HookyardError, StoreUnavailableError } from '../domain/errors.ts';
 import { type EventId, isId, newId, type SourceId } from '../domain/ids.ts';
+import { decideRoute } from '../routing/inbound-router.ts';
 import type { NewInboundEvent } from '../store/inbound-store.ts';
 import { type CompiledSource, sha256Hex } from './compiled-source.ts';
 import type { GroupCommitter } from './group-committer.ts';
@@ -17,6 +18,11 @@ export interface IngestDeps {
   clock: Clock;
   logger: Logger;
   publicBaseUrl: string;
+  /**
+   * Whether a project's events have follow-up work (forwarding to its endpoints). Without it, and
+   * without app-level routing, the route is decided here and no routing job is stored.
+   */
+  hasFollowUp?: (projectId: CompiledSource['projectId']) => boolean;
   /** Commits what a handshake handed over (Asana's secret, Notion's token) before it is answered. */
   applyHandshakeEffect: (source: CompiledSource, effect: HandshakeEffect) => Promise<void>;
 }
@@ -214,6 +220,10 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
       credentialId,
       routingKey: source.readRoutingKey ? source.readRoutingKey(request, parsed) : null,
       receivedAtMs: nowMs,
+      decided:
+        source.readRoutingKey || deps.hasFollowUp?.(source.projectId)
+          ? null
+          : decideRoute({ credentialId, routingKey: null }, false, null),
     };
     try {
       const result = await committer.add(event);

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.ts';
 import { storedSettings } from '../ingest/source-settings.ts';
-import type { InboundEventRecord, InboundEventStatus, InboundStore } from '../store/inbound-store.ts';
+import type { InboundEventStatus, InboundEventSummary, InboundStore } from '../store/inbound-store.ts';
 
 /**
  * Routing decision for one stored event, as a pure function of the event, whether its source routes
@@ -12,7 +12,7 @@ import type { InboundEventRecord, InboundEventStatus, InboundStore } from '../st
  * - a source without routing: the event belongs to the project itself.
  */
 export function decideRoute(
-  event: Pick<InboundEventRecord, 'credentialId' | 'routingKey'>,
+  event: Pick<InboundEventSummary, 'credentialId' | 'routingKey'>,
   appLevel: boolean,
   tenantId: string | null,
 ): { status: InboundEventStatus; tenantId: string | null } {
@@ -22,7 +22,8 @@ export function decideRoute(
   return { status: 'unrouted', tenantId: null };
 }
 
-export type RoutedEventHandler = (event: InboundEventRecord, tenantId: string | null) => Promise<void>;
+/** Gets the event without its body and headers; getInboundEvent reads them when needed. */
+export type RoutedEventHandler = (event: InboundEventSummary, tenantId: string | null) => Promise<void>;
 
 export interface InboundRouterDeps {
   store: Pick<
@@ -42,50 +43,50 @@ export interface InboundRouterDeps {
  */
 export function createInboundRouter(
   deps: InboundRouterDeps,
-  options = { batchSize: 100, leaseMs: 30_000, pollMs: 1000 },
+  options = { batchSize: 500, leaseMs: 30_000, pollMs: 1000, coalesceMs: 10 },
 ) {
   let running = false;
   let active: Promise<void> | null = null;
   let again = false;
   let timer: NodeJS.Timeout | undefined;
+  let delayed: NodeJS.Timeout | undefined;
+  let lastPassEndedMs = 0;
 
+  /** Claims and routes batches until a batch comes back short of full (the backlog is drained). */
   async function drain(): Promise<void> {
-    do {
-      again = false;
-      for (;;) {
-        const events = await deps.store.claimPendingInboundEvents(
-          options.batchSize,
-          deps.clock.nowMs(),
-          options.leaseMs,
-        );
-        if (events.length === 0) break;
-        // One pass decides a whole batch and records it in one transaction; the source settings
-        // are read once per source in the batch.
-        const appLevelBySource = new Map<string, boolean>();
-        const outcomes: Array<{
-          id: InboundEventRecord['id'];
-          status: InboundEventStatus;
-          tenantId: string | null;
-        }> = [];
-        for (const event of events) {
-          try {
-            outcomes.push({ id: event.id, ...(await routeOne(event, appLevelBySource)) });
-          } catch (err) {
-            // Left pending: the lease expires and a later pass retries it.
-            deps.logger.error(
-              { err, eventId: event.id, projectId: event.projectId },
-              'routing failed; will retry',
-            );
-          }
+    for (;;) {
+      const events = await deps.store.claimPendingInboundEvents(
+        options.batchSize,
+        deps.clock.nowMs(),
+        options.leaseMs,
+      );
+      if (events.length === 0) return;
+      // One pass decides a whole batch and records it in one transaction; the source settings
+      // are read once per source in the batch.
+      const appLevelBySource = new Map<string, boolean>();
+      const outcomes: Array<{
+        id: InboundEventSummary['id'];
+        status: InboundEventStatus;
+        tenantId: string | null;
+      }> = [];
+      for (const event of events) {
+        try {
+          outcomes.push({ id: event.id, ...(await routeOne(event, appLevelBySource)) });
+        } catch (err) {
+          // Left pending: the lease expires and a later pass retries it.
+          deps.logger.error(
+            { err, eventId: event.id, projectId: event.projectId },
+            'routing failed; will retry',
+          );
         }
-        await deps.store.completeInboundEvents(outcomes);
-        if (!running) return;
       }
-    } while (again && running);
+      await deps.store.completeInboundEvents(outcomes);
+      if (!running || events.length < options.batchSize) return;
+    }
   }
 
   async function routeOne(
-    event: InboundEventRecord,
+    event: InboundEventSummary,
     appLevelBySource: Map<string, boolean>,
   ): Promise<{ status: InboundEventStatus; tenantId: string | null }> {
     let appLevel = appLevelBySource.get(event.sourceId);
@@ -103,16 +104,35 @@ export function createInboundRouter(
     return decision;
   }
 
+  /**
+   * A wake right after a pass is held for coalesceMs: under load, passes then take hundreds of
+   * events and record them in one transaction instead of a transaction per commit of ingest; a
+   * quiet source still gets its event routed at once.
+   */
   function wake(): void {
-    if (!running) return;
+    if (!running || delayed) return;
     if (active) {
       again = true;
+      return;
+    }
+    const sinceLast = performance.now() - lastPassEndedMs;
+    if (sinceLast < options.coalesceMs) {
+      delayed = setTimeout(() => {
+        delayed = undefined;
+        wake();
+      }, options.coalesceMs - sinceLast);
       return;
     }
     active = drain()
       .catch((err) => deps.logger.error({ err }, 'inbound router pass failed'))
       .finally(() => {
         active = null;
+        lastPassEndedMs = performance.now();
+        // Work committed during the pass gets a (coalesced) pass of its own.
+        if (again) {
+          again = false;
+          wake();
+        }
       });
   }
 
@@ -127,6 +147,7 @@ export function createInboundRouter(
     async stop(): Promise<void> {
       running = false;
       if (timer) clearInterval(timer);
+      if (delayed) clearTimeout(delayed);
       await active;
     },
   };

@@ -39,9 +39,14 @@ export interface NewInboundEvent {
   /** The value app-level routing matches against a tenant's provider account id. */
   routingKey: string | null;
   receivedAtMs: number;
+  /**
+   * Set when ingest could decide the route and nothing follows (no app-level routing, nothing to
+   * forward): the event is stored routed and no routing job is created. Null: the router decides.
+   */
+  decided: { status: InboundEventStatus; tenantId: string | null } | null;
 }
 
-export interface InboundEventRecord extends NewInboundEvent {
+export interface InboundEventRecord extends Omit<NewInboundEvent, 'decided'> {
   status: InboundEventStatus;
   tenantId: string | null;
   processStatus: 'pending' | 'done';
@@ -98,7 +103,7 @@ export interface InboundStore {
    * SKIP LOCKED and hidden for leaseMs, so several processes share the work and a dead one's claims
    * come back). On SQLite one process owns the store and one router runs, so a claim only reads.
    */
-  claimPendingInboundEvents(limit: number, nowMs: number, leaseMs: number): Promise<InboundEventRecord[]>;
+  claimPendingInboundEvents(limit: number, nowMs: number, leaseMs: number): Promise<InboundEventSummary[]>;
   /** Records routing decisions and ends those jobs, all in one transaction. */
   completeInboundEvents(
     outcomes: ReadonlyArray<{ id: EventId; status: InboundEventStatus; tenantId: string | null }>,

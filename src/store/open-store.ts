@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { PostgresDb } from './postgres/postgres-db.ts';
 import { createSqlStore } from './sql/sql-store.ts';
-import { createSqliteWorkerStore } from './sqlite/sqlite-worker-store.ts';
+import { SqliteDb } from './sqlite/sqlite-db.ts';
 import type { Store } from './store.ts';
 
 export interface OpenStoreOptions {
@@ -15,5 +15,5 @@ export function openStore(options: OpenStoreOptions): Store {
   if (options.databaseUrl) {
     return createSqlStore(new PostgresDb(options.databaseUrl, { poolSize: options.poolSize }));
   }
-  return createSqliteWorkerStore(path.join(options.dataDir, 'hookyard.db'));
+  return createSqlStore(new SqliteDb(path.join(options.dataDir, 'hookyard.db')));
 }

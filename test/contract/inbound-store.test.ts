@@ -51,6 +51,7 @@ function event(s: SourceRecord, dedupeKey: string, extra: Partial<NewInboundEven
     credentialId: null,
     routingKey: null,
     receivedAtMs: 1000,
+    decided: null,
     ...extra,
   };
 }
@@ -215,6 +216,25 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(
         requeued.filter((e) => e.sourceId === s.id).map((e) => e.id),
         [e2.id],
+      );
+    });
+
+    it('stores an event decided at ingest as routed, with no routing job', async () => {
+      const s = source(projectId);
+      await t.store.insertSource(s);
+      const e = event(s, 'decided', {
+        credentialId: 'cred_1',
+        decided: { status: 'routed', tenantId: 'cred_1' },
+      });
+      await t.store.insertInboundEvents([e]);
+      const stored = await t.store.getInboundEvent(projectId, e.id);
+      assert.equal(stored?.status, 'routed');
+      assert.equal(stored?.tenantId, 'cred_1');
+      assert.equal(stored?.processStatus, 'done');
+      const claimed = await t.store.claimPendingInboundEvents(1000, Number.MAX_SAFE_INTEGER, 1);
+      assert.equal(
+        claimed.some((c) => c.id === e.id),
+        false,
       );
     });
 

@@ -91,10 +91,19 @@ for (const kind of STORE_KINDS) {
       assert.equal((await events(`&sourceId=${source.id}`)).length, 0);
     });
 
-    it('dedupes 50 concurrent copies of one delivery into one event', async () => {
-      const source = await createSource({ provider: 'github', secrets: ['dup'] });
+    it('dedupes 50 concurrent copies of one delivery into one event and one routing job', async () => {
+      // App-level routing, so each new event carries a routing job that must exist exactly once.
+      const source = await createSource({
+        provider: 'github',
+        secrets: ['dup'],
+        routing: { header: 'x-team' },
+      });
       const body = '{"zen":"Keep it logically awesome."}';
-      const headers = { 'x-hub-signature-256': githubSig('dup', body), 'x-github-delivery': 'same-delivery' };
+      const headers = {
+        'x-hub-signature-256': githubSig('dup', body),
+        'x-github-delivery': 'same-delivery',
+        'x-team': 'T9',
+      };
       const results = await Promise.all(
         Array.from({ length: 50 }, () =>
           send(`/in/${source.id}`, { headers, body }).then(async (r) => ({
@@ -114,6 +123,8 @@ for (const kind of STORE_KINDS) {
         (r) => r.body.routing.decided,
       );
       assert.equal(one.body.routing.attempts, 1);
+      assert.equal(one.body.routing.status, 'unrouted');
+      assert.equal(one.body.routing.routingKey, 'T9');
     });
 
     it('answers 413 over the source limit, 404 for an unknown source, and keeps unparseable JSON raw', async () => {

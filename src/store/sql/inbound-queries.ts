@@ -116,7 +116,7 @@ const SUMMARY_COLUMNS =
   'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, body_sha256, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_attempts, received_at_ms';
 
 const INSERT_EVENT = `INSERT INTO inbound_events (id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, headers, body, body_sha256, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_after_ms, received_at_ms)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 'received', 'pending', ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source_id, dedupe_key) DO NOTHING`;
 
 async function insertOne(tx: SqlExecutor, e: NewInboundEvent): Promise<{ id: EventId; duplicate: boolean }> {
@@ -136,6 +136,9 @@ async function insertOne(tx: SqlExecutor, e: NewInboundEvent): Promise<{ id: Eve
     JSON.stringify(e.verification),
     e.credentialId,
     e.routingKey,
+    e.decided ? e.decided.tenantId : null,
+    e.decided ? e.decided.status : 'received',
+    e.decided ? 'done' : 'pending',
     e.receivedAtMs,
     e.receivedAtMs,
   ]);
@@ -260,10 +263,10 @@ export function createInboundQueries(db: Db): InboundStore {
     async claimPendingInboundEvents(limit, nowMs, leaseMs) {
       if (db.dialect === 'sqlite') {
         const rows = await db.all<EventRow>(
-          "SELECT * FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? ORDER BY process_after_ms LIMIT ?",
+          `SELECT ${SUMMARY_COLUMNS}, length(body) AS body_bytes FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? ORDER BY process_after_ms LIMIT ?`,
           [nowMs, limit],
         );
-        return rows.map((r) => ({ ...toEvent(r), processAttempts: Number(r.process_attempts) + 1 }));
+        return rows.map((r) => ({ ...toSummary(r), processAttempts: Number(r.process_attempts) + 1 }));
       }
       return db.transaction(async (tx) => {
         const ids = await tx.all<{ id: string }>(
@@ -273,10 +276,10 @@ export function createInboundQueries(db: Db): InboundStore {
         if (ids.length === 0) return [];
         const marks = ids.map(() => '?').join(', ');
         const rows = await tx.all<EventRow>(
-          `UPDATE inbound_events SET process_after_ms = ?, process_attempts = process_attempts + 1 WHERE id IN (${marks}) RETURNING *`,
+          `UPDATE inbound_events SET process_after_ms = ?, process_attempts = process_attempts + 1 WHERE id IN (${marks}) RETURNING ${SUMMARY_COLUMNS}, length(body) AS body_bytes`,
           [nowMs + leaseMs, ...ids.map((r) => r.id)],
         );
-        return rows.map(toEvent).sort((a, b) => (a.id < b.id ? -1 : 1));
+        return rows.map(toSummary).sort((a, b) => (a.id < b.id ? -1 : 1));
       });
     },
     async completeInboundEvents(outcomes) {
