@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreUnavailableError } from '../../domain/errors.ts';
 import type { Db, SqlExecutor, SqlValue } from '../sql/db.ts';
+import { WalSync } from './wal-sync.ts';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -18,14 +19,28 @@ export class SqliteDb implements Db {
   private locked = false;
   private readonly waiters: Array<() => void> = [];
 
-  constructor(file: string, options: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
+  private readonly walSync: WalSync | null;
+
+  /**
+   * Durability: every write's promise resolves only once the write is on disk. `async-fsync`
+   * (default) commits with synchronous=NORMAL and fsyncs the WAL on the thread pool before
+   * resolving (see wal-sync.ts); `full` uses synchronous=FULL (fsync inside COMMIT, on the
+   * event loop). Both give the same guarantee for acknowledged writes.
+   */
+  constructor(file: string, options: { durability?: 'async-fsync' | 'full' } = {}) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    // FULL: an acknowledgement (2xx) depends on the commit being on disk, so fsync every commit.
-    this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+    const asyncFsync = (options.durability ?? 'async-fsync') === 'async-fsync' && file !== ':memory:';
+    this.db.pragma(`synchronous = ${asyncFsync ? 'NORMAL' : 'FULL'}`);
+    this.walSync = asyncFsync ? new WalSync(`${file}-wal`) : null;
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
+  }
+
+  /** Waits for the last commits to be on disk (no-op with synchronous=FULL, where COMMIT did it). */
+  private durable(): Promise<void> {
+    return this.walSync ? this.walSync.sync() : Promise.resolve();
   }
 
   private prepare(sql: string): Statement {
@@ -89,24 +104,36 @@ export class SqliteDb implements Db {
     }
   }
 
-  all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    return this.outside(() => this.allSync<T>(sql, params));
+  private isWrite(sql: string): boolean {
+    try {
+      return !this.prepare(sql).readonly;
+    } catch {
+      return false;
+    }
   }
-  get<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
-    return this.outside(() => this.allSync<T>(sql, params)[0]);
+
+  async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    const rows = await this.outside(() => this.allSync<T>(sql, params));
+    if (this.isWrite(sql)) await this.durable();
+    return rows;
   }
-  run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
-    return this.outside(() => this.runSync(sql, params));
+  async get<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
+    const result = await this.outside(() => this.runSync(sql, params));
+    if (result.changes > 0 || this.isWrite(sql)) await this.durable();
+    return result;
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     await this.acquire();
+    let result: T;
     try {
       this.runSync('BEGIN IMMEDIATE', []);
       try {
-        const result = await fn(this.direct);
+        result = await fn(this.direct);
         this.runSync('COMMIT', []);
-        return result;
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         throw err;
@@ -114,6 +141,9 @@ export class SqliteDb implements Db {
     } finally {
       this.release();
     }
+    // The lock is free again, so the next transaction commits while this one's fsync runs.
+    await this.durable();
+    return result;
   }
 
   async exec(script: string): Promise<void> {
@@ -124,6 +154,7 @@ export class SqliteDb implements Db {
         throw translate(err);
       }
     });
+    await this.durable();
   }
 
   private closed = false;
@@ -134,6 +165,7 @@ export class SqliteDb implements Db {
     await this.acquire();
     this.statements.clear();
     this.db.close();
+    this.walSync?.close();
     this.release();
   }
 }
