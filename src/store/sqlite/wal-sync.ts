@@ -19,7 +19,11 @@ export class WalSync {
   private current: Promise<void> | null = null;
   private next: Promise<void> | null = null;
 
-  constructor(private readonly walPath: string) {}
+  /** `flushFile` is replaceable so tests can watch the ordering; production fsyncs the WAL file. */
+  constructor(
+    private readonly walPath: string,
+    private readonly flushFile: () => Promise<void> = () => this.fsyncWal(),
+  ) {}
 
   /** Resolves once everything written to the WAL before this call is on disk. */
   sync(): Promise<void> {
@@ -39,14 +43,14 @@ export class WalSync {
   }
 
   private run(): Promise<void> {
-    const p = this.flush().finally(() => {
+    const p = this.flushFile().finally(() => {
       if (this.current === p) this.current = null;
     });
     this.current = p;
     return p;
   }
 
-  private async flush(): Promise<void> {
+  private async fsyncWal(): Promise<void> {
     let st: { ino: number };
     try {
       st = await statAsync(this.walPath);
