@@ -13,7 +13,18 @@ export interface SqlExecutor {
   run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }>;
 }
 
+/** Statements run synchronously (SQLite only): the hot path's batch insert avoids a promise per row. */
+export interface SyncExecutor {
+  all<T>(sql: string, params?: readonly SqlValue[]): T[];
+  run(sql: string, params?: readonly SqlValue[]): { changes: number };
+}
+
 export interface Db extends SqlExecutor {
+  /**
+   * Where the driver is synchronous (SQLite), one transaction run without yielding; the returned
+   * promise still resolves only once the commit is durable. Absent on PostgreSQL.
+   */
+  transactionSync?<T>(fn: (tx: SyncExecutor) => T): Promise<T>;
   /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Runs a multi-statement script (migrations). */

@@ -9,7 +9,7 @@ import type {
   TenantRecord,
 } from '../inbound-store.ts';
 import type { Page } from '../store.ts';
-import type { Db, SqlExecutor, SqlValue } from './db.ts';
+import type { Db, SqlExecutor, SqlValue, SyncExecutor } from './db.ts';
 
 interface SourceRow {
   id: string;
@@ -119,8 +119,8 @@ const INSERT_EVENT = `INSERT INTO inbound_events (id, project_id, source_id, ded
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source_id, dedupe_key) DO NOTHING`;
 
-async function insertOne(tx: SqlExecutor, e: NewInboundEvent): Promise<{ id: EventId; duplicate: boolean }> {
-  const { changes } = await tx.run(INSERT_EVENT, [
+function insertParams(e: NewInboundEvent): SqlValue[] {
+  return [
     e.id,
     e.projectId,
     e.sourceId,
@@ -141,12 +141,21 @@ async function insertOne(tx: SqlExecutor, e: NewInboundEvent): Promise<{ id: Eve
     e.decided ? 'done' : 'pending',
     e.receivedAtMs,
     e.receivedAtMs,
-  ]);
+  ];
+}
+
+const EXISTING_EVENT = 'SELECT id FROM inbound_events WHERE source_id = ? AND dedupe_key = ?';
+
+async function insertOne(tx: SqlExecutor, e: NewInboundEvent): Promise<{ id: EventId; duplicate: boolean }> {
+  const { changes } = await tx.run(INSERT_EVENT, insertParams(e));
   if (changes > 0) return { id: e.id, duplicate: false };
-  const existing = await tx.get<{ id: string }>(
-    'SELECT id FROM inbound_events WHERE source_id = ? AND dedupe_key = ?',
-    [e.sourceId, e.dedupeKey],
-  );
+  const existing = await tx.get<{ id: string }>(EXISTING_EVENT, [e.sourceId, e.dedupeKey]);
+  return { id: (existing?.id ?? e.id) as EventId, duplicate: true };
+}
+
+function insertOneSync(tx: SyncExecutor, e: NewInboundEvent): { id: EventId; duplicate: boolean } {
+  if (tx.run(INSERT_EVENT, insertParams(e)).changes > 0) return { id: e.id, duplicate: false };
+  const existing = tx.all<{ id: string }>(EXISTING_EVENT, [e.sourceId, e.dedupeKey])[0];
   return { id: (existing?.id ?? e.id) as EventId, duplicate: true };
 }
 
@@ -208,6 +217,7 @@ export function createInboundQueries(db: Db): InboundStore {
 
     async insertInboundEvents(events) {
       if (events.length === 0) return [];
+      if (db.transactionSync) return db.transactionSync((tx) => events.map((e) => insertOneSync(tx, e)));
       return db.transaction(async (tx) => {
         const out: Array<{ id: EventId; duplicate: boolean }> = [];
         for (const e of events) out.push(await insertOne(tx, e));

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreUnavailableError } from '../../domain/errors.ts';
-import type { Db, SqlExecutor, SqlValue } from '../sql/db.ts';
+import type { Db, SqlExecutor, SqlValue, SyncExecutor } from '../sql/db.ts';
 import { WalSync } from './wal-sync.ts';
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -142,6 +142,30 @@ export class SqliteDb implements Db {
       this.release();
     }
     // The lock is free again, so the next transaction commits while this one's fsync runs.
+    await this.durable();
+    return result;
+  }
+
+  private readonly syncExecutor: SyncExecutor = {
+    all: <T>(sql: string, params: readonly SqlValue[] = []) => this.allSync<T>(sql, params),
+    run: (sql: string, params: readonly SqlValue[] = []) => this.runSync(sql, params),
+  };
+
+  async transactionSync<T>(fn: (tx: SyncExecutor) => T): Promise<T> {
+    await this.acquire();
+    let result: T;
+    try {
+      this.runSync('BEGIN IMMEDIATE', []);
+      try {
+        result = fn(this.syncExecutor);
+        this.runSync('COMMIT', []);
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      this.release();
+    }
     await this.durable();
     return result;
   }
