@@ -44,6 +44,9 @@ export function createIngestComponent(
   const runsRouter = config.roles.includes('delivery');
   const committer = new GroupCommitter(store, {
     maxBatch: config.ingestMaxBatch,
+    // SQLite commits one batch at a time on its one connection (two in flight overlap a commit
+    // with the previous one's fsync); PostgreSQL runs batches on several pooled connections.
+    maxInFlight: store.kind === 'postgres' ? 4 : 2,
     onCommitted: () => {
       if (runsRouter) router.wake();
       else void store.notify?.(INBOUND_CHANNEL, '').catch(() => {});

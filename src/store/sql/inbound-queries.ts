@@ -115,9 +115,12 @@ const toTenant = (r: TenantRow): TenantRecord => ({
 const SUMMARY_COLUMNS =
   'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, body_sha256, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_attempts, received_at_ms';
 
-const INSERT_EVENT = `INSERT INTO inbound_events (id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, headers, body, body_sha256, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_after_ms, received_at_ms)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (source_id, dedupe_key) DO NOTHING`;
+const EVENT_COLUMNS =
+  'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, headers, body, body_sha256, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_after_ms, received_at_ms';
+const ROW_MARKS = `(${Array.from({ length: 20 }, () => '?').join(', ')})`;
+const INSERT_EVENT = `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${ROW_MARKS} ON CONFLICT (source_id, dedupe_key) DO NOTHING`;
+// PostgreSQL: one statement per chunk (a round trip per row would dominate); 20 params a row.
+const PG_CHUNK_ROWS = 500;
 
 function insertParams(e: NewInboundEvent): SqlValue[] {
   return [
@@ -146,17 +149,44 @@ function insertParams(e: NewInboundEvent): SqlValue[] {
 
 const EXISTING_EVENT = 'SELECT id FROM inbound_events WHERE source_id = ? AND dedupe_key = ?';
 
-async function insertOne(tx: SqlExecutor, e: NewInboundEvent): Promise<{ id: EventId; duplicate: boolean }> {
-  const { changes } = await tx.run(INSERT_EVENT, insertParams(e));
-  if (changes > 0) return { id: e.id, duplicate: false };
-  const existing = await tx.get<{ id: string }>(EXISTING_EVENT, [e.sourceId, e.dedupeKey]);
-  return { id: (existing?.id ?? e.id) as EventId, duplicate: true };
-}
-
 function insertOneSync(tx: SyncExecutor, e: NewInboundEvent): { id: EventId; duplicate: boolean } {
   if (tx.run(INSERT_EVENT, insertParams(e)).changes > 0) return { id: e.id, duplicate: false };
   const existing = tx.all<{ id: string }>(EXISTING_EVENT, [e.sourceId, e.dedupeKey])[0];
   return { id: (existing?.id ?? e.id) as EventId, duplicate: true };
+}
+
+/**
+ * One multi-row INSERT; rows it did not insert are duplicates (of stored events, or of an earlier
+ * row of the same batch), whose stored ids are then read in one query.
+ */
+async function insertManyPg(tx: SqlExecutor, events: readonly NewInboundEvent[]) {
+  const out: Array<{ id: EventId; duplicate: boolean }> = [];
+  for (let i = 0; i < events.length; i += PG_CHUNK_ROWS) {
+    const chunk = events.slice(i, i + PG_CHUNK_ROWS);
+    const inserted = await tx.all<{ id: string }>(
+      `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${chunk.map(() => ROW_MARKS).join(', ')} ON CONFLICT (source_id, dedupe_key) DO NOTHING RETURNING id`,
+      chunk.flatMap(insertParams),
+    );
+    const fresh = new Set(inserted.map((r) => r.id));
+    const missing = chunk.filter((e) => !fresh.has(e.id));
+    const existing = new Map<string, string>();
+    if (missing.length > 0) {
+      const rows = await tx.all<{ id: string; source_id: string; dedupe_key: string }>(
+        `SELECT id, source_id, dedupe_key FROM inbound_events WHERE (source_id, dedupe_key) IN (${missing.map(() => '(?, ?)').join(', ')})`,
+        missing.flatMap((e) => [e.sourceId, e.dedupeKey]),
+      );
+      for (const r of rows) existing.set(`${r.source_id}\u0000${r.dedupe_key}`, r.id);
+    }
+    for (const e of chunk) {
+      if (fresh.has(e.id)) out.push({ id: e.id, duplicate: false });
+      else
+        out.push({
+          id: (existing.get(`${e.sourceId}\u0000${e.dedupeKey}`) ?? e.id) as EventId,
+          duplicate: true,
+        });
+    }
+  }
+  return out;
 }
 
 function pageOf<T extends { id: string }>(rows: T[], limit: number): Page<T> {
@@ -218,11 +248,7 @@ export function createInboundQueries(db: Db): InboundStore {
     async insertInboundEvents(events) {
       if (events.length === 0) return [];
       if (db.transactionSync) return db.transactionSync((tx) => events.map((e) => insertOneSync(tx, e)));
-      return db.transaction(async (tx) => {
-        const out: Array<{ id: EventId; duplicate: boolean }> = [];
-        for (const e of events) out.push(await insertOne(tx, e));
-        return out;
-      });
+      return db.transaction((tx) => insertManyPg(tx, events));
     },
     async getInboundEvent(projectId, id) {
       const row = await db.get<EventRow>('SELECT * FROM inbound_events WHERE project_id = ? AND id = ?', [
