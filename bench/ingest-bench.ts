@@ -3,9 +3,9 @@
 // with autocannon, at 50 connections on loopback, and compares with bare node:http verifying the
 // same HMAC without storing, measured in the same run. Servers run as child processes.
 //   node --import tsx bench/ingest-bench.ts [--seconds 10] [--connections 50] [--store sqlite|postgres|both]
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,8 +18,14 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     store: { type: 'string', default: 'sqlite' },
+    load: { type: 'string', default: 'auto' },
   },
 });
+// wrk (C, one thread) leaves more of the two cores to the servers than autocannon (Node) does;
+// `--load autocannon` forces the npm load generator, `auto` takes wrk when it is installed.
+const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
+const loadTool =
+  values.load === 'auto' ? (hasWrk ? 'wrk' : 'autocannon') : (values.load as 'wrk' | 'autocannon');
 const seconds = Math.min(60, Number(values.seconds));
 const connections = Math.min(500, Number(values.connections));
 const SECRET = 'bench-secret';
@@ -84,7 +90,69 @@ export interface LoadResult {
   total: number;
 }
 
+function wrkScript(prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hy-wrk-'));
+  const file = path.join(dir, 'ingest.lua');
+  // Each wrk thread gets its own counter and id prefix, so every request is a distinct delivery.
+  writeFileSync(
+    file,
+    `local body = ${JSON.stringify(BODY)}
+local n = 0
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+function init(args) prefix = "${prefix}-" .. tostring(tid) .. "-" end
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.headers["x-github-event"] = "issues"
+wrk.headers["x-hub-signature-256"] = "${SIGNATURE}"
+function request()
+  n = n + 1
+  wrk.headers["x-github-delivery"] = prefix .. n
+  return wrk.format(nil, nil, nil, body)
+end
+function done(summary, latency, requests)
+  io.write(string.format('RESULT {"requests":%d,"non2xx":%d,"errors":%d,"p50us":%d,"p99us":%d}\\n',
+    summary.requests, summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+`,
+  );
+  return file;
+}
+
+async function driveWrk(name: string, url: string, durationSeconds: number): Promise<LoadResult> {
+  const script = wrkScript(randomBytes(4).toString('hex'));
+  const r = spawnSync(
+    'wrk',
+    ['-t1', `-c${connections}`, `-d${durationSeconds}s`, '--timeout', '10s', '-s', script, url],
+    {
+      encoding: 'utf8',
+      timeout: (durationSeconds + 30) * 1000,
+    },
+  );
+  rmSync(path.dirname(script), { recursive: true, force: true });
+  const m = /RESULT (\{.*\})/.exec(r.stdout ?? '');
+  if (!m) throw new Error(`wrk failed: ${r.stdout} ${r.stderr}`);
+  const x = JSON.parse(m[1] as string) as {
+    requests: number;
+    non2xx: number;
+    errors: number;
+    p50us: number;
+    p99us: number;
+  };
+  return {
+    name,
+    requestsPerSecond: (x.requests - x.non2xx) / durationSeconds,
+    p50Ms: x.p50us / 1000,
+    p99Ms: x.p99us / 1000,
+    non2xx: x.non2xx,
+    errors: x.errors,
+    total: x.requests,
+  };
+}
+
 async function drive(name: string, url: string, durationSeconds: number): Promise<LoadResult> {
+  if (loadTool === 'wrk') return driveWrk(name, url, durationSeconds);
   let n = 0;
   const prefix = randomBytes(4).toString('hex');
   const result = await autocannon({
@@ -190,7 +258,7 @@ export async function runIngestBench(): Promise<{ baseline: LoadResult; runs: Lo
     errors: r.errors,
   }));
   process.stdout.write(
-    `\nIngest: ${connections} connections, ${seconds} s each, 1 KiB signed JSON body, Node ${process.version}, ${os.cpus().length} cores\n`,
+    `\nIngest: ${loadTool}, ${connections} connections, ${seconds} s each, 1 KiB signed JSON body, Node ${process.version}, ${os.cpus().length} cores\n`,
   );
   console.table(rows);
   return { baseline, runs };
