@@ -117,8 +117,26 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
   };
 }
 
-/** Components for the configured roles; each decides which of its parts a role runs. */
+/**
+ * Components for the configured roles; each decides which of its parts a role runs. Delivery is
+ * listed first so it starts first and stops last: the inbound router forwards into its publisher.
+ */
 async function builtInComponents(context: ComponentContext): Promise<Component[]> {
   const { createIngestComponent } = await import('./ingest/ingest-component.ts');
-  return [createIngestComponent(context)];
+  const { createDeliveryComponent } = await import('./delivery/delivery-component.ts');
+  const { createEndpointPresence, createInboundForwarder } = await import('./routing/inbound-forwarder.ts');
+  const delivery = createDeliveryComponent(context);
+  const presence = createEndpointPresence(
+    (projectId) => context.store.listEndpointRoutes(projectId),
+    context.clock,
+  );
+  const ingest = createIngestComponent(context, {
+    onRouted: createInboundForwarder({
+      store: context.store,
+      publisher: delivery.publisher,
+      clock: context.clock,
+    }),
+    hasFollowUp: (projectId) => presence.hasEndpoints(projectId),
+  });
+  return [delivery, ingest];
 }

@@ -1,6 +1,6 @@
 import { registerInboundEventRoutes } from '../api/inbound-event-routes.ts';
 import { registerSourceRoutes } from '../api/source-routes.ts';
-import type { SourceId } from '../domain/ids.ts';
+import type { ProjectId, SourceId } from '../domain/ids.ts';
 import type { Component, ComponentContext } from '../main.ts';
 import { createInboundRouter, type RoutedEventHandler } from '../routing/inbound-router.ts';
 import { type CompiledSource, compileSource } from './compiled-source.ts';
@@ -18,7 +18,12 @@ const INBOUND_CHANNEL = 'hookyard_inbound';
  */
 export function createIngestComponent(
   ctx: ComponentContext,
-  options: { onRouted?: RoutedEventHandler } = {},
+  options: {
+    /** Forwards routed events (to the project's endpoints). */
+    onRouted?: RoutedEventHandler;
+    /** Whether a project's events have follow-up work; without it they are routed at ingest. */
+    hasFollowUp?: (projectId: ProjectId) => boolean;
+  } = {},
 ): Component {
   const { config, store, secrets, clock, logger } = ctx;
   const cache = new SourceCache<CompiledSource>(
@@ -63,6 +68,7 @@ export function createIngestComponent(
             clock,
             logger,
             publicBaseUrl: config.publicBaseUrl,
+            ...(options.hasFollowUp ? { hasFollowUp: options.hasFollowUp } : {}),
             applyHandshakeEffect: (source, effect) => sources.applyHandshakeEffect(source, effect),
           }),
         ]

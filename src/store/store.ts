@@ -6,6 +6,7 @@
  * Terminology follows DESIGN.md. Times are epoch milliseconds (`…AtMs`).
  */
 import type { ApiKeyId, ProjectId } from '../domain/ids.ts';
+import type { DeliveryStore } from './delivery-store.ts';
 import type { InboundStore } from './inbound-store.ts';
 
 export interface ProjectRecord {
@@ -56,7 +57,7 @@ export interface ProjectStore {
   putSetting(key: string, value: string, nowMs: number): Promise<void>;
 }
 
-export interface Store extends ProjectStore, InboundStore {
+export interface Store extends ProjectStore, InboundStore, DeliveryStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Applies pending migrations; returns the versions applied. */
   migrate(): Promise<number[]>;

@@ -1,5 +1,6 @@
 import type { Store } from '../store.ts';
 import type { Db } from './db.ts';
+import { createDeliveryQueries } from './delivery-queries.ts';
 import { createInboundQueries } from './inbound-queries.ts';
 import { migrate } from './migrator.ts';
 import { createProjectQueries } from './project-queries.ts';
@@ -10,6 +11,7 @@ export function createSqlStore(db: Db): Store {
     kind: db.dialect,
     ...createProjectQueries(db),
     ...createInboundQueries(db),
+    ...createDeliveryQueries(db),
     migrate: () => migrate(db),
     async ping() {
       await db.get('SELECT 1 AS ok');

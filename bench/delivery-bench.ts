@@ -1,0 +1,417 @@
+// Outbound delivery benchmark: Hookyard (publish → store → claim → sign → POST → record) against
+// a bare undici loop that signs and POSTs the same bodies to the same loopback receiver, in one
+// run, on SQLite (a file) and on PostgreSQL (embedded, durable). Bounded in count and time.
+//
+//   node --import tsx bench/delivery-bench.ts [--store sqlite|postgres|both] [--quick]
+//
+// Scenarios per store: max-rate publish to 1 endpoint and to 10 endpoints (deliveries/s, and
+// publish→delivered p50/p99, which at max rate includes the time spent queued), and a paced
+// 1,000 messages/s to 1 endpoint (publish→delivered p50/p99 of a system that keeps up).
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { Agent } from 'undici';
+import { startEmbeddedPostgres } from '../scripts/embedded-postgres.js';
+import { createDeliveryWorker, type DeliveryWorker } from '../src/delivery/delivery-worker.ts';
+import { parseEgressAllowList } from '../src/delivery/egress-guard.ts';
+import { generateEndpointSecret } from '../src/delivery/endpoint-secret.ts';
+import { createEndpointService } from '../src/delivery/endpoint-service.ts';
+import { createPublisher, type Publisher } from '../src/delivery/publisher.ts';
+import { createSigningKey, signStandardWebhook } from '../src/delivery/signer.ts';
+import { systemClock } from '../src/domain/clock.ts';
+import { newId, type ProjectId } from '../src/domain/ids.ts';
+import { createSecretBox } from '../src/security/secret-box.ts';
+import { openStore } from '../src/store/open-store.ts';
+import type { Store } from '../src/store/store.ts';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const storeArg = args[args.indexOf('--store') + 1];
+const stores =
+  args.includes('--store') && storeArg !== 'both'
+    ? [storeArg as 'sqlite' | 'postgres']
+    : (['sqlite', 'postgres'] as const);
+
+const ONE_ENDPOINT_MESSAGES = quick ? 2000 : 10_000;
+const TEN_ENDPOINT_MESSAGES = quick ? 500 : 2000;
+const PACED_RATE = 1000;
+const PACED_SECONDS = quick ? 2 : 5;
+/** In-flight requests per endpoint (Hookyard's default maxConcurrency); the bare loop gets the same. */
+const PER_ENDPOINT_CONCURRENCY = 16;
+const SCENARIO_TIMEOUT_MS = 120_000;
+const now = () => performance.timeOrigin + performance.now();
+
+// ---- the receiver (a child process) --------------------------------------------------------
+
+interface Receiver {
+  url: string;
+  count(): Promise<number>;
+  take(): Promise<{ count: number; latencies: number[] }>;
+  close(): Promise<void>;
+}
+
+async function startReceiver(): Promise<Receiver> {
+  const child: ChildProcess = fork(path.join(import.meta.dirname, 'delivery-receiver.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const waitFor = <T>(type: string): Promise<T> =>
+    new Promise((resolve) => {
+      const on = (msg: { type: string }) => {
+        if (msg.type === type) {
+          child.off('message', on);
+          resolve(msg as T);
+        }
+      };
+      child.on('message', on);
+    });
+  const ready = waitFor<{ port: number }>('ready');
+  const { port } = await ready;
+  // Clock offset child − parent, from the round trip with the smallest delay (NTP's trick).
+  let best = { rtt: Infinity, offset: 0 };
+  for (let i = 0; i < 50; i++) {
+    const t1 = now();
+    const reply = waitFor<{ childNow: number }>('clock');
+    child.send({ type: 'clock' });
+    const { childNow } = await reply;
+    const t3 = now();
+    if (t3 - t1 < best.rtt) best = { rtt: t3 - t1, offset: childNow - (t1 + t3) / 2 };
+  }
+  child.send({ type: 'offset', offsetMs: best.offset });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async count() {
+      const reply = waitFor<{ count: number }>('count');
+      child.send({ type: 'count' });
+      return (await reply).count;
+    },
+    async take() {
+      const reply = waitFor<{ count: number; latencies: number[] }>('take');
+      child.send({ type: 'take' });
+      return reply;
+    },
+    async close() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.send({ type: 'exit' });
+      await exited;
+    },
+  };
+}
+
+// ---- measurements ---------------------------------------------------------------------------
+
+interface Result {
+  deliveries: number;
+  seconds: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+function summarise(deliveries: number, seconds: number, latencies: number[]): Result {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    deliveries,
+    seconds,
+    perSecond: deliveries / seconds,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+  };
+}
+
+async function waitForCount(receiver: Receiver, expected: number): Promise<void> {
+  const deadline = Date.now() + SCENARIO_TIMEOUT_MS;
+  for (;;) {
+    const n = await receiver.count();
+    if (n >= expected) return;
+    if (Date.now() > deadline)
+      throw new Error(`receiver got ${n} of ${expected} deliveries before the time limit`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const body = (i: number, sentAt: number) =>
+  JSON.stringify({
+    webhookId: `msg_bench${i}`,
+    webhookPublishedAt: new Date().toISOString(),
+    projectId: 'prj_bench',
+    eventType: 'order.created',
+    payload: {
+      i,
+      sentAt,
+      order: { id: `ord_${i}`, total: 4200, currency: 'EUR', items: [{ sku: 'A-1', qty: 2 }] },
+    },
+  });
+
+/** The bare loop: sign (Standard Webhooks) and POST with undici's pooled request, nothing stored. */
+async function bareLoop(urls: string[], messages: number, concurrency: number): Promise<Result> {
+  const agent = new Agent({ connections: 64, pipelining: 1, keepAliveTimeout: 30_000 });
+  const keys = urls.map(() => [createSigningKey(generateEndpointSecret())]);
+  const total = messages * urls.length;
+  const latencies: number[] = [];
+  let next = 0;
+  const t0 = now();
+  async function lane(): Promise<void> {
+    for (;;) {
+      const n = next++;
+      if (n >= total) return;
+      const target = n % urls.length;
+      const sentAt = now();
+      const payload = body(n, sentAt);
+      const msgId = `msg_bench${n}`;
+      const headers = {
+        'content-type': 'application/json',
+        ...signStandardWebhook({
+          msgId,
+          timestampSeconds: Math.floor(Date.now() / 1000),
+          body: payload,
+          keys: keys[target] as ReturnType<typeof createSigningKey>[],
+        }),
+      };
+      const url = new URL(urls[target] as string);
+      const res = await agent.request({
+        origin: url.origin,
+        path: url.pathname,
+        method: 'POST',
+        headers,
+        body: payload,
+      });
+      await res.body.dump();
+      latencies.push(now() - sentAt);
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  const seconds = (now() - t0) / 1000;
+  await agent.close();
+  return summarise(total, seconds, latencies);
+}
+
+/** The bare loop at a fixed rate (what p50 does a direct POST get at 1,000/s). */
+async function barePaced(url: string, rate: number, seconds: number): Promise<Result> {
+  const agent = new Agent({ connections: 64, pipelining: 1, keepAliveTimeout: 30_000 });
+  const keys = [createSigningKey(generateEndpointSecret())];
+  const latencies: number[] = [];
+  const total = rate * seconds;
+  const inflight: Promise<void>[] = [];
+  const t0 = now();
+  let sent = 0;
+  const target = new URL(url);
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((now() - t0) / 1000) * rate));
+    for (; sent < due; sent++) {
+      const sentAt = now();
+      const payload = body(sent, sentAt);
+      const headers = {
+        'content-type': 'application/json',
+        ...signStandardWebhook({
+          msgId: `msg_bench${sent}`,
+          timestampSeconds: Math.floor(Date.now() / 1000),
+          body: payload,
+          keys,
+        }),
+      };
+      inflight.push(
+        agent
+          .request({ origin: target.origin, path: target.pathname, method: 'POST', headers, body: payload })
+          .then(async (res) => {
+            await res.body.dump();
+            latencies.push(now() - sentAt);
+          }),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(inflight);
+  await agent.close();
+  return summarise(total, (now() - t0) / 1000, latencies);
+}
+
+// ---- Hookyard -------------------------------------------------------------------------------
+
+interface Hookyard {
+  store: Store;
+  publisher: Publisher;
+  worker: DeliveryWorker;
+  projectId(endpointUrls: string[]): Promise<ProjectId>;
+  close(): Promise<void>;
+}
+
+async function startHookyardDelivery(kind: 'sqlite' | 'postgres'): Promise<Hookyard> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hookyard-bench-'));
+  let pg: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
+  if (kind === 'postgres') pg = await startEmbeddedPostgres({ durable: true });
+  const store = openStore({ databaseUrl: pg?.url ?? '', dataDir, poolSize: 10 });
+  await store.migrate();
+  const clock = systemClock;
+  const secrets = createSecretBox([{ id: 'k1', key: randomBytes(32) }]);
+  const publisher = createPublisher({ store, clock });
+  const endpoints = createEndpointService({
+    store,
+    secrets,
+    clock,
+    egressAllow: parseEgressAllowList(['127.0.0.1/32']),
+  });
+  // The defaults main.ts uses (config deliveryBatchSize 100, deliveryConcurrency 256).
+  const worker = createDeliveryWorker(
+    { store, clock, logger: pino({ level: 'warn' }), secrets, publisher },
+    { batchSize: 100, concurrency: 256, egressAllow: ['127.0.0.1/32'] },
+  );
+  await worker.start();
+  return {
+    store,
+    publisher,
+    worker,
+    async projectId(urls) {
+      const id = newId('project');
+      await store.insertProject({
+        id,
+        name: 'bench',
+        signingPublicKey: 'k',
+        signingPrivateKeySealed: 's',
+        createdAtMs: Date.now(),
+      });
+      for (const url of urls) await endpoints.create(id, { url });
+      return id;
+    },
+    async close() {
+      await publisher.close();
+      await worker.stop();
+      await store.close();
+      await pg?.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function hookyardMaxRate(
+  hy: Hookyard,
+  receiver: Receiver,
+  urls: string[],
+  messages: number,
+): Promise<Result> {
+  const projectId = await hy.projectId(urls);
+  await receiver.take();
+  const expected = messages * urls.length;
+  const t0 = now();
+  // Publishers send as fast as the store commits them (group commit), up to 1,000 outstanding.
+  let published = 0;
+  const window = 1000;
+  const inflight = new Set<Promise<unknown>>();
+  while (published < messages) {
+    while (inflight.size < window && published < messages) {
+      const i = published++;
+      const p = hy.publisher.publish({
+        projectId,
+        eventType: 'order.created',
+        payload: {
+          i,
+          sentAt: now(),
+          order: { id: `ord_${i}`, total: 4200, currency: 'EUR', items: [{ sku: 'A-1', qty: 2 }] },
+        },
+      });
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    }
+    await Promise.race(inflight);
+  }
+  await Promise.all(inflight);
+  await waitForCount(receiver, expected);
+  const seconds = (now() - t0) / 1000;
+  const { latencies } = await receiver.take();
+  await hy.worker.drain();
+  return summarise(expected, seconds, latencies);
+}
+
+async function hookyardPaced(
+  hy: Hookyard,
+  receiver: Receiver,
+  url: string,
+  rate: number,
+  seconds: number,
+): Promise<Result> {
+  const projectId = await hy.projectId([url]);
+  await receiver.take();
+  const total = rate * seconds;
+  const t0 = now();
+  let sent = 0;
+  const inflight: Promise<unknown>[] = [];
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((now() - t0) / 1000) * rate));
+    for (; sent < due; sent++) {
+      inflight.push(
+        hy.publisher.publish({ projectId, eventType: 'order.created', payload: { i: sent, sentAt: now() } }),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(inflight);
+  await waitForCount(receiver, total);
+  const took = (now() - t0) / 1000;
+  const { latencies } = await receiver.take();
+  await hy.worker.drain();
+  return summarise(total, took, latencies);
+}
+
+// ---- the run --------------------------------------------------------------------------------
+
+const fmt = (r: Result) =>
+  `${r.perSecond.toFixed(0).padStart(7)} /s   p50 ${r.p50Ms.toFixed(2).padStart(7)} ms   p99 ${r.p99Ms.toFixed(2).padStart(8)} ms   (${r.deliveries} in ${r.seconds.toFixed(2)} s)`;
+
+async function main(): Promise<void> {
+  const receiver = await startReceiver();
+  const one = [`${receiver.url}/e0`];
+  const ten = Array.from({ length: 10 }, (_, i) => `${receiver.url}/e${i}`);
+  process.stdout.write(
+    `delivery benchmark: node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), loopback receiver in a child process\n`,
+  );
+  try {
+    // Warm the receiver and the JIT with a short bare run.
+    await bareLoop(one, 500, PER_ENDPOINT_CONCURRENCY);
+    await receiver.take();
+    for (const kind of stores) {
+      process.stdout.write(
+        `\n== ${kind === 'sqlite' ? 'SQLite (file, WAL, every write durable before it resolves)' : 'PostgreSQL (embedded, fsync on)'} ==\n`,
+      );
+      const hy = await startHookyardDelivery(kind);
+      try {
+        await hookyardMaxRate(hy, receiver, one, 300); // warm-up
+        for (const [label, urls, messages] of [
+          ['1 endpoint ', one, ONE_ENDPOINT_MESSAGES],
+          ['10 endpoints', ten, TEN_ENDPOINT_MESSAGES],
+        ] as const) {
+          const bare = await bareLoop(
+            [...urls],
+            messages,
+            Math.min(128, PER_ENDPOINT_CONCURRENCY * urls.length),
+          );
+          await receiver.take(); // the bare loop measures its own latency
+          const hook = await hookyardMaxRate(hy, receiver, [...urls], messages);
+          process.stdout.write(`${label} bare undici loop  ${fmt(bare)}\n`);
+          process.stdout.write(`${label} hookyard          ${fmt(hook)}\n`);
+          process.stdout.write(
+            `${label} ratio hookyard/bare ${(hook.perSecond / bare.perSecond).toFixed(2)}\n`,
+          );
+        }
+        const barePace = await barePaced(one[0] as string, PACED_RATE, PACED_SECONDS);
+        await receiver.take();
+        const paced = await hookyardPaced(hy, receiver, one[0] as string, PACED_RATE, PACED_SECONDS);
+        process.stdout.write(`paced ${PACED_RATE}/s bare undici loop  ${fmt(barePace)}\n`);
+        process.stdout.write(`paced ${PACED_RATE}/s hookyard          ${fmt(paced)}\n`);
+      } finally {
+        await hy.close();
+      }
+    }
+  } finally {
+    await receiver.close();
+  }
+}
+
+await main();
