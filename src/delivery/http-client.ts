@@ -112,8 +112,8 @@ export function createDeliveryHttpClient(options: DeliveryHttpClientOptions): De
     }
 
     const controller = new AbortController();
-    const timeout = new AttemptTimeoutError(timeoutMs);
-    const timer = setTimeout(() => controller.abort(timeout), timeoutMs);
+    // The error (and its stack trace) is built only when the timer fires: most attempts never do.
+    const timer = setTimeout(() => controller.abort(new AttemptTimeoutError(timeoutMs)), timeoutMs);
     let statusCode: number | undefined;
     let responseHeaders: Record<string, string> | undefined;
     try {
@@ -164,7 +164,7 @@ export function createDeliveryHttpClient(options: DeliveryHttpClientOptions): De
     } catch (error) {
       const timedOut = controller.signal.aborted;
       const kind = timedOut ? 'timeout' : classifyError(error);
-      const message = timedOut ? timeout.message : describeError(error);
+      const message = timedOut ? (controller.signal.reason as Error).message : describeError(error);
       return {
         ok: false,
         ...(statusCode !== undefined ? { statusCode, responseHeaders } : {}),
