@@ -16,7 +16,12 @@ import type {
   EndpointRecord,
   NewMessage,
 } from '../../src/store/delivery-store.ts';
-import { openTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
+import {
+  openTestStore,
+  STORE_KINDS,
+  seedProject as seedProjectRow,
+  type TestStore,
+} from '../helpers/stores.ts';
 
 const HEALTHY: EndpointHealthRecord = {
   state: 'active',
@@ -29,16 +34,8 @@ const HEALTHY: EndpointHealthRecord = {
   version: 0,
 };
 
-async function seedProject(t: TestStore): Promise<ProjectId> {
-  const id = newId('project');
-  await t.store.insertProject({
-    id,
-    name: 'p',
-    signingPublicKey: 'k',
-    signingPrivateKeySealed: 's',
-    createdAtMs: 1,
-  });
-  return id;
+function seedProject(t: TestStore): Promise<ProjectId> {
+  return seedProjectRow(t.store);
 }
 
 function endpoint(projectId: ProjectId, extra: Partial<EndpointRecord> = {}): EndpointRecord {

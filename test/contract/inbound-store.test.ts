@@ -3,18 +3,15 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { newId, type ProjectId, type SourceId } from '../../src/domain/ids.ts';
 import type { NewInboundEvent, SourceRecord } from '../../src/store/inbound-store.ts';
-import { openTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
+import {
+  openTestStore,
+  STORE_KINDS,
+  seedProject as seedProjectRow,
+  type TestStore,
+} from '../helpers/stores.ts';
 
-async function seedProject(t: TestStore): Promise<ProjectId> {
-  const id = newId('project');
-  await t.store.insertProject({
-    id,
-    name: 'p',
-    signingPublicKey: 'k',
-    signingPrivateKeySealed: 's',
-    createdAtMs: 1,
-  });
-  return id;
+function seedProject(t: TestStore): Promise<ProjectId> {
+  return seedProjectRow(t.store);
 }
 
 function source(projectId: ProjectId, name = 'stripe in'): SourceRecord {

@@ -9,10 +9,10 @@ import { parseEgressAllowList } from '../../src/delivery/egress-guard.ts';
 import { createEndpointService, type EndpointService } from '../../src/delivery/endpoint-service.ts';
 import { createPublisher, type Publisher } from '../../src/delivery/publisher.ts';
 import { type Clock, FakeClock } from '../../src/domain/clock.ts';
-import { newId, type ProjectId } from '../../src/domain/ids.ts';
+import type { ProjectId } from '../../src/domain/ids.ts';
 import { createSecretBox, type SecretBox } from '../../src/security/secret-box.ts';
 import type { Store } from '../../src/store/store.ts';
-import { openTestStore, type StoreKind, type TestStore } from '../helpers/stores.ts';
+import { openTestStore, type StoreKind, seedProject, type TestStore } from '../helpers/stores.ts';
 
 export const LOOPBACK_ALLOW = ['127.0.0.1/32'];
 
@@ -72,16 +72,8 @@ export async function startWorkerHarness(
       await w.start();
       return w;
     },
-    async newProject() {
-      const id = newId('project');
-      await t.store.insertProject({
-        id,
-        name: 'p',
-        signingPublicKey: 'k',
-        signingPrivateKeySealed: 's',
-        createdAtMs: 1,
-      });
-      return id;
+    newProject() {
+      return seedProject(t.store);
     },
     async cleanup() {
       await publisher.close();

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { newId, type ProjectId } from '../../src/domain/ids.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 
@@ -71,4 +72,17 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A bare project row for store-level tests (no keys, placeholder signing key). */
+export async function seedProject(store: Store): Promise<ProjectId> {
+  const id = newId('project');
+  await store.insertProject({
+    id,
+    name: 'p',
+    signingPublicKey: 'k',
+    signingPrivateKeySealed: 's',
+    createdAtMs: 1,
+  });
+  return id;
 }

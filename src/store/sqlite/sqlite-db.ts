@@ -126,13 +126,17 @@ export class SqliteDb implements Db {
     return result;
   }
 
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  /**
+   * BEGIN IMMEDIATE … COMMIT under the in-process lock; the lock is released before the fsync
+   * wait, so the next transaction commits while this one's WAL flush runs.
+   */
+  private async writeTransaction<T>(body: () => T | Promise<T>): Promise<T> {
     await this.acquire();
     let result: T;
     try {
       this.runSync('BEGIN IMMEDIATE', []);
       try {
-        result = await fn(this.direct);
+        result = await body();
         this.runSync('COMMIT', []);
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -141,9 +145,12 @@ export class SqliteDb implements Db {
     } finally {
       this.release();
     }
-    // The lock is free again, so the next transaction commits while this one's fsync runs.
     await this.durable();
     return result;
+  }
+
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.writeTransaction(() => fn(this.direct));
   }
 
   private readonly syncExecutor: SyncExecutor = {
@@ -151,23 +158,8 @@ export class SqliteDb implements Db {
     run: (sql: string, params: readonly SqlValue[] = []) => this.runSync(sql, params),
   };
 
-  async transactionSync<T>(fn: (tx: SyncExecutor) => T): Promise<T> {
-    await this.acquire();
-    let result: T;
-    try {
-      this.runSync('BEGIN IMMEDIATE', []);
-      try {
-        result = fn(this.syncExecutor);
-        this.runSync('COMMIT', []);
-      } catch (err) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw err;
-      }
-    } finally {
-      this.release();
-    }
-    await this.durable();
-    return result;
+  transactionSync<T>(fn: (tx: SyncExecutor) => T): Promise<T> {
+    return this.writeTransaction(() => fn(this.syncExecutor));
   }
 
   async exec(script: string): Promise<void> {
