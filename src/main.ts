@@ -131,11 +131,7 @@ async function builtInComponents(context: ComponentContext): Promise<Component[]
     context.clock,
   );
   const ingest = createIngestComponent(context, {
-    onRouted: createInboundForwarder({
-      store: context.store,
-      publisher: delivery.publisher,
-      clock: context.clock,
-    }),
+    onRouted: createInboundForwarder({ store: context.store, publisher: delivery.publisher }),
     hasFollowUp: (projectId) => presence.hasEndpoints(projectId),
   });
   return [delivery, ingest];

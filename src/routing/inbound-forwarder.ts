@@ -43,7 +43,6 @@ function bodyForPayload(e: InboundEventRecord): { body?: unknown; bodyText?: str
 export function createInboundForwarder(deps: {
   store: Pick<Store, 'getInboundEvent' | 'getSourceForIngest'>;
   publisher: MessagePublisher;
-  clock: Clock;
 }): RoutedEventHandler {
   return async (summary: InboundEventSummary, tenantId: string | null) => {
     const [event, source] = await Promise.all([

@@ -49,6 +49,8 @@ export interface DetectHandshakeInput {
  * ordinary event: verify and ingest it". Pure: effects (storing a secret) are returned, not done.
  */
 export function detectHandshake(input: DetectHandshakeInput): HandshakeOutcome | null {
+  // Most sources have no handshake: answer before building anything (this runs for every request).
+  if (input.kind === null && !input.custom) return null;
   const context = {
     settings: input.settings,
     liveSecrets: input.secrets.filter((s) => isLive(s, input.nowMs)).map((s) => s.value),

@@ -122,7 +122,7 @@ export class SqliteDb implements Db {
   }
   async run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
     const result = await this.outside(() => this.runSync(sql, params));
-    if (result.changes > 0 || this.isWrite(sql)) await this.durable();
+    if (this.isWrite(sql)) await this.durable();
     return result;
   }
 

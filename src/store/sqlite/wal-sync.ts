@@ -1,4 +1,4 @@
-import { fstat, fsync, open, stat } from 'node:fs';
+import { close as closeFd, fstat, fsync, open, stat } from 'node:fs';
 import { promisify } from 'node:util';
 
 const fsyncAsync = promisify(fsync);
@@ -70,7 +70,7 @@ export class WalSync {
     if (this.fd !== null) {
       const fd = this.fd;
       this.fd = null;
-      import('node:fs').then((fs) => fs.close(fd, () => {}));
+      closeFd(fd, () => {});
     }
   }
 }
