@@ -44,6 +44,8 @@ export interface Config {
   readonly deliveryConcurrency: number;
   /** PostgreSQL pool size per process. */
   readonly databasePoolSize: number;
+  /** SQLite: inbound event batches are written by a second connection on a worker thread. */
+  readonly sqliteWriterThread: boolean;
 }
 
 interface KeySpec {
@@ -79,6 +81,12 @@ function oneOf<T extends string>(values: readonly T[]) {
     }
     return raw as T;
   };
+}
+
+function bool(raw: string, key: string): boolean {
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${key}: "${raw}" is not allowed; expected true or false.`);
 }
 
 function text(raw: string): string {
@@ -218,6 +226,12 @@ export const CONFIG_KEYS: Record<keyof Config, KeySpec> = {
     doc: 'PostgreSQL connections per process.',
     parse: int(1, 1000),
   },
+  sqliteWriterThread: {
+    env: 'HOOKYARD_SQLITE_WRITER_THREAD',
+    flag: '--sqlite-writer-thread',
+    doc: 'SQLite only: write inbound event batches on a second connection on a worker thread, beside the event loop (true or false).',
+    parse: bool,
+  },
 };
 
 export const CONFIG_DEFAULTS: Readonly<Record<keyof Config, string>> = {
@@ -237,6 +251,7 @@ export const CONFIG_DEFAULTS: Readonly<Record<keyof Config, string>> = {
   deliveryBatchSize: '100',
   deliveryConcurrency: '256',
   databasePoolSize: '10',
+  sqliteWriterThread: 'true',
 };
 
 export interface LoadConfigOptions {

@@ -59,8 +59,12 @@ export class GroupCommitter {
         if (r) p.resolve(r);
         else p.reject(new Error('store returned fewer results than events'));
       });
-      const fresh = results.filter((r) => !r.duplicate).length;
-      if (fresh > 0) this.options.onCommitted?.(fresh);
+      // Only new events the router still has to decide wake it (most are routed at ingest).
+      let undecided = 0;
+      batch.forEach((p, i) => {
+        if (p.event.decided === null && results[i]?.duplicate === false) undecided++;
+      });
+      if (undecided > 0) this.options.onCommitted?.(undecided);
     } catch (err) {
       for (const p of batch) p.reject(err);
     } finally {

@@ -177,13 +177,15 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
       return;
     }
 
-    const contentType = req.headers['content-type'] ?? '';
+    // The body is parsed here only when something needs its fields (event id, type, routing key)
+    // or the source demands JSON; a body that merely claims JSON is checked by the store, off
+    // the request path where it can (SQLite's writer thread).
+    const claimsJson = JSON_TYPE.test(req.headers['content-type'] ?? '');
     let parsed: unknown;
-    let jsonValid: boolean | null = null;
+    let jsonValid: boolean | null | 'unchecked' = claimsJson ? 'unchecked' : null;
     if (
-      JSON_TYPE.test(contentType) ||
       source.requireJson ||
-      (source.needsJson && body.length > 0 && (body[0] === 0x7b || body[0] === 0x5b))
+      (source.needsJson && (claimsJson || (body.length > 0 && (body[0] === 0x7b || body[0] === 0x5b))))
     ) {
       try {
         parsed = JSON.parse(body.toString('utf8'));
@@ -198,7 +200,8 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
     }
 
     const providerEventId = source.readEventId ? source.readEventId(request, parsed) : null;
-    const bodySha256 = sha256Hex(body);
+    // Without a provider event id the body's hash is the dedupe key; otherwise the store hashes it.
+    const bodySha256 = providerEventId === null ? sha256Hex(body) : null;
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined && !REDACTED_HEADERS.has(name)) headers[name] = value;
@@ -207,7 +210,7 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
       id: newId('event', nowMs) as EventId,
       projectId: source.projectId,
       sourceId: source.id,
-      dedupeKey: providerEventId !== null ? `id:${providerEventId}` : `sha256:${bodySha256}`,
+      dedupeKey: bodySha256 === null ? `id:${providerEventId}` : `sha256:${bodySha256}`,
       providerEventId,
       eventType: source.readEventType ? source.readEventType(request, parsed) : null,
       method: request.method,

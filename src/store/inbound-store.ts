@@ -31,9 +31,13 @@ export interface NewInboundEvent {
   url: string;
   headers: Record<string, string | string[]>;
   body: Buffer;
-  bodySha256: string;
-  /** true parsed as JSON; false claimed JSON but did not parse; null not JSON. */
-  jsonValid: boolean | null;
+  /** Null: the store hashes the body (off the request path where it can). */
+  bodySha256: string | null;
+  /**
+   * true parsed as JSON; false claimed JSON but did not parse; null not JSON; 'unchecked' claims
+   * JSON and nothing needed it parsed yet: the store checks (off the request path where it can).
+   */
+  jsonValid: boolean | null | 'unchecked';
   verification: { ok: boolean; detail: string };
   credentialId: string | null;
   /** The value app-level routing matches against a tenant's provider account id. */
@@ -46,7 +50,10 @@ export interface NewInboundEvent {
   decided: { status: InboundEventStatus; tenantId: string | null } | null;
 }
 
-export interface InboundEventRecord extends Omit<NewInboundEvent, 'decided'> {
+export interface InboundEventRecord extends Omit<NewInboundEvent, 'decided' | 'bodySha256' | 'jsonValid'> {
+  bodySha256: string;
+  /** true parsed as JSON; false claimed JSON but did not parse; null not JSON. */
+  jsonValid: boolean | null;
   status: InboundEventStatus;
   tenantId: string | null;
   processStatus: 'pending' | 'done';

@@ -8,6 +8,8 @@ export interface OpenStoreOptions {
   databaseUrl: string;
   dataDir: string;
   poolSize?: number;
+  /** SQLite: write inbound event batches on a worker thread (the server does; one-off commands need not). */
+  sqliteWriterThread?: boolean;
 }
 
 /** PostgreSQL when a postgres:// URL is configured, else the SQLite file {dataDir}/hookyard.db. */
@@ -15,5 +17,9 @@ export function openStore(options: OpenStoreOptions): Store {
   if (options.databaseUrl) {
     return createSqlStore(new PostgresDb(options.databaseUrl, { poolSize: options.poolSize }));
   }
-  return createSqlStore(new SqliteDb(path.join(options.dataDir, 'hookyard.db')));
+  return createSqlStore(
+    new SqliteDb(path.join(options.dataDir, 'hookyard.db'), {
+      writerThread: options.sqliteWriterThread ?? false,
+    }),
+  );
 }

@@ -53,12 +53,18 @@ function event(s: SourceRecord, dedupeKey: string, extra: Partial<NewInboundEven
   };
 }
 
-for (const kind of STORE_KINDS) {
-  describe(`inbound store contract (${kind})`, () => {
+// SQLite twice: event batches written on the event loop's connection, and on the writer thread.
+const VARIANTS = [
+  ...STORE_KINDS.map((kind) => ({ kind, sqliteWriterThread: false, name: kind })),
+  { kind: 'sqlite' as const, sqliteWriterThread: true, name: 'sqlite, writer thread' },
+];
+
+for (const { kind, sqliteWriterThread, name } of VARIANTS) {
+  describe(`inbound store contract (${name})`, () => {
     let t: TestStore;
     let projectId: ProjectId;
     before(async () => {
-      t = await openTestStore(kind);
+      t = await openTestStore(kind, { sqliteWriterThread });
       projectId = await seedProject(t);
     });
     after(async () => {
@@ -110,6 +116,28 @@ for (const kind of STORE_KINDS) {
       await t.store.insertSource(s2);
       assert.equal((await t.store.insertInboundEvents([event(s2, 'evt_a')]))[0]?.duplicate, false);
       assert.equal(await t.store.getInboundEvent(await seedProject(t), a.id), null, 'scoped by project');
+    });
+
+    it('hashes the body and checks a body that claims JSON when the receiver left them to it', async () => {
+      const s = source(projectId);
+      await t.store.insertSource(s);
+      const good = event(s, 'facts-good', { bodySha256: null, jsonValid: 'unchecked' });
+      const bad = event(s, 'facts-bad', {
+        body: Buffer.from('{"id": nope'),
+        bodySha256: null,
+        jsonValid: 'unchecked',
+      });
+      const notJson = event(s, 'facts-form', { body: Buffer.from('a=1'), bodySha256: null, jsonValid: null });
+      await t.store.insertInboundEvents([good, bad, notJson]);
+      for (const [e, valid] of [
+        [good, true],
+        [bad, false],
+        [notJson, null],
+      ] as const) {
+        const stored = await t.store.getInboundEvent(projectId, e.id);
+        assert.equal(stored?.bodySha256, createHash('sha256').update(e.body).digest('hex'));
+        assert.equal(stored?.jsonValid, valid);
+      }
     });
 
     it('lets concurrent batches race on one key and keeps exactly one event', async () => {

@@ -51,7 +51,10 @@ export interface TestStore {
 }
 
 /** A fresh, migrated store of the given kind: a new SQLite file, or a new PostgreSQL database. */
-export async function openTestStore(kind: StoreKind): Promise<TestStore> {
+export async function openTestStore(
+  kind: StoreKind,
+  options: { sqliteWriterThread?: boolean } = {},
+): Promise<TestStore> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hookyard-test-'));
   let databaseUrl = '';
   let drop = async () => {};
@@ -60,7 +63,7 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
     databaseUrl = db.url;
     drop = db.drop;
   }
-  const store = openStore({ databaseUrl, dataDir, poolSize: 5 });
+  const store = openStore({ databaseUrl, dataDir, poolSize: 5, ...options });
   await store.migrate();
   return {
     store,

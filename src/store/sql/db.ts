@@ -1,3 +1,5 @@
+import type { OffloadInput, OffloadJobName, OffloadOutput } from './offload-jobs.ts';
+
 /**
  * The driver seam under the SQL store: everything above it is dialect-agnostic SQL written with
  * `?` placeholders; the PostgreSQL driver rewrites them to `$n`. Only the two files implementing
@@ -25,6 +27,11 @@ export interface Db extends SqlExecutor {
    * promise still resolves only once the commit is durable. Absent on PostgreSQL.
    */
   transactionSync?<T>(fn: (tx: SyncExecutor) => T): Promise<T>;
+  /**
+   * Runs a named write job (offload-jobs.ts) in one transaction on a thread of its own, where the
+   * driver has one (SQLite with its writer thread); resolves once the commit is durable.
+   */
+  offload?<K extends OffloadJobName>(job: K, input: OffloadInput<K>): Promise<OffloadOutput<K>>;
   /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Runs a multi-statement script (migrations). */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EventId, ProjectId, SourceId, TenantId } from '../../domain/ids.ts';
 import type {
   InboundEventRecord,
@@ -122,7 +123,24 @@ const INSERT_EVENT = `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${ROW
 // PostgreSQL: one statement per chunk (a round trip per row would dominate); 20 params a row.
 const PG_CHUNK_ROWS = 500;
 
+/**
+ * What the receiver left to the store (it runs where the store writes: on SQLite's writer thread,
+ * off the request path): the body's hash, and whether a body that claims to be JSON parses.
+ */
+function bodyFacts(e: NewInboundEvent): { sha256: string; jsonValid: number | null } {
+  const sha256 = e.bodySha256 ?? createHash('sha256').update(e.body).digest('hex');
+  if (e.jsonValid !== 'unchecked')
+    return { sha256, jsonValid: e.jsonValid === null ? null : e.jsonValid ? 1 : 0 };
+  try {
+    JSON.parse(e.body.toString('utf8'));
+    return { sha256, jsonValid: 1 };
+  } catch {
+    return { sha256, jsonValid: 0 };
+  }
+}
+
 function insertParams(e: NewInboundEvent): SqlValue[] {
+  const facts = bodyFacts(e);
   return [
     e.id,
     e.projectId,
@@ -134,8 +152,8 @@ function insertParams(e: NewInboundEvent): SqlValue[] {
     e.url,
     JSON.stringify(e.headers),
     e.body,
-    e.bodySha256,
-    e.jsonValid === null ? null : e.jsonValid ? 1 : 0,
+    facts.sha256,
+    facts.jsonValid,
     JSON.stringify(e.verification),
     e.credentialId,
     e.routingKey,
@@ -153,6 +171,19 @@ function insertOneSync(tx: SyncExecutor, e: NewInboundEvent): { id: EventId; dup
   if (tx.run(INSERT_EVENT, insertParams(e)).changes > 0) return { id: e.id, duplicate: false };
   const existing = tx.all<{ id: string }>(EXISTING_EVENT, [e.sourceId, e.dedupeKey])[0];
   return { id: (existing?.id ?? e.id) as EventId, duplicate: true };
+}
+
+/** A batch of events in the caller's transaction (SQLite); also the writer thread's job. */
+export function insertInboundEventsSync(
+  tx: SyncExecutor,
+  events: readonly NewInboundEvent[],
+): Array<{ id: EventId; duplicate: boolean }> {
+  return events.map((e) => {
+    // Structured cloning (to the writer thread) turns a Buffer into a plain Uint8Array.
+    const body: Uint8Array = e.body;
+    if (Buffer.isBuffer(body)) return insertOneSync(tx, e);
+    return insertOneSync(tx, { ...e, body: Buffer.from(body.buffer, body.byteOffset, body.byteLength) });
+  });
 }
 
 /**
@@ -247,7 +278,8 @@ export function createInboundQueries(db: Db): InboundStore {
 
     async insertInboundEvents(events) {
       if (events.length === 0) return [];
-      if (db.transactionSync) return db.transactionSync((tx) => events.map((e) => insertOneSync(tx, e)));
+      if (db.offload) return db.offload('insertInboundEvents', events);
+      if (db.transactionSync) return db.transactionSync((tx) => insertInboundEventsSync(tx, events));
       return db.transaction((tx) => insertManyPg(tx, events));
     },
     async getInboundEvent(projectId, id) {

@@ -1,0 +1,122 @@
+import Database from 'better-sqlite3';
+import { StoreUnavailableError } from '../../domain/errors.ts';
+import type { SqlValue, SyncExecutor } from '../sql/db.ts';
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+/**
+ * One better-sqlite3 connection with its prepared-statement cache and SQLite's errors translated
+ * (a full disk, an I/O error or a lock held too long become StoreUnavailableError, so callers
+ * answer 503 instead of 500). Used by the event loop's SqliteDb and by the writer thread.
+ */
+export class SqliteConnection implements SyncExecutor {
+  readonly db: Database.Database;
+  private readonly statements = new Map<string, Statement>();
+
+  /** `synchronous` NORMAL leaves the WAL fsync to the caller (see wal-sync.ts); FULL fsyncs in COMMIT. */
+  constructor(file: string, options: { synchronous: 'NORMAL' | 'FULL'; setWalMode: boolean }) {
+    this.db = new Database(file);
+    if (options.setWalMode) this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+  }
+
+  prepare(sql: string): Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  /** True when the statement writes (prepared, and cached, to ask SQLite). */
+  isWrite(sql: string): boolean {
+    try {
+      return !this.prepare(sql).readonly;
+    } catch {
+      return false;
+    }
+  }
+
+  all<T>(sql: string, params: readonly SqlValue[] = []): T[] {
+    try {
+      const stmt = this.prepare(sql);
+      if (stmt.reader) return stmt.all(...params) as T[];
+      stmt.run(...params);
+      return [];
+    } catch (err) {
+      throw translateSqliteError(err);
+    }
+  }
+
+  run(sql: string, params: readonly SqlValue[] = []): { changes: number } {
+    try {
+      const stmt = this.prepare(sql);
+      if (stmt.reader) return { changes: stmt.all(...params).length };
+      return { changes: stmt.run(...params).changes };
+    } catch (err) {
+      throw translateSqliteError(err);
+    }
+  }
+
+  exec(script: string): void {
+    try {
+      this.db.exec(script);
+    } catch (err) {
+      throw translateSqliteError(err);
+    }
+  }
+
+  begin(): void {
+    this.run('BEGIN IMMEDIATE');
+  }
+
+  commit(): void {
+    this.run('COMMIT');
+  }
+
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  /** One write transaction that never yields (the writer thread's batches). */
+  transactionSync<T>(body: () => T): T {
+    this.begin();
+    try {
+      const result = body();
+      this.commit();
+      return result;
+    } catch (err) {
+      this.rollback();
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.statements.clear();
+    this.db.close();
+  }
+}
+
+const UNAVAILABLE = new Set([
+  'SQLITE_FULL',
+  'SQLITE_IOERR',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_CANTOPEN',
+  'SQLITE_READONLY',
+]);
+
+export function translateSqliteError(err: unknown): unknown {
+  const code = (err as { code?: string }).code ?? '';
+  const base = code.split('_').slice(0, 2).join('_');
+  if (UNAVAILABLE.has(base) || UNAVAILABLE.has(code)) {
+    return new StoreUnavailableError(`SQLite cannot commit: ${(err as Error).message}`, { cause: err });
+  }
+  if (err instanceof TypeError && /database connection is not open/.test(err.message)) {
+    return new StoreUnavailableError('SQLite database is closed', { cause: err });
+  }
+  return err;
+}

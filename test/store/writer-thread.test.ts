@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { StoreUnavailableError } from '../../src/domain/errors.ts';
+import { newId, type ProjectId, type SourceId } from '../../src/domain/ids.ts';
+import type { NewInboundEvent } from '../../src/store/inbound-store.ts';
+import { createSqlStore } from '../../src/store/sql/sql-store.ts';
+import { SqliteDb } from '../../src/store/sqlite/sqlite-db.ts';
+import { EVENT_LOOP_HOLDER, WRITER_THREAD_HOLDER, WriteLock } from '../../src/store/sqlite/write-lock.ts';
+import type { Store } from '../../src/store/store.ts';
+import { seedProject } from '../helpers/stores.ts';
+
+describe('cross-thread SQLite write lock', () => {
+  it('makes the event loop wait, without blocking it, while another thread holds the lock', async () => {
+    const lock = new WriteLock();
+    // Another thread takes the lock and holds it for 150 ms (a blocking sleep on that thread).
+    const holder = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       const cell = new Int32Array(workerData);
+       Atomics.compareExchange(cell, 0, 0, ${WRITER_THREAD_HOLDER});
+       parentPort.postMessage('held');
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 150);
+       Atomics.store(cell, 0, 0);
+       Atomics.notify(cell, 0);`,
+      { eval: true, workerData: lock.buffer },
+    );
+    await new Promise((resolve) => holder.once('message', resolve));
+    assert.equal(lock.tryAcquire(EVENT_LOOP_HOLDER), false);
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    const started = Date.now();
+    await lock.acquire(EVENT_LOOP_HOLDER);
+    clearInterval(ticker);
+    assert.ok(Date.now() - started >= 100, 'waited for the holder');
+    assert.ok(ticks >= 5, `the event loop kept running while waiting (${ticks} ticks)`);
+    // Only the holder releases it.
+    lock.release(WRITER_THREAD_HOLDER);
+    assert.equal(lock.tryAcquire(WRITER_THREAD_HOLDER), false);
+    lock.release(EVENT_LOOP_HOLDER);
+    assert.equal(lock.acquireSync(WRITER_THREAD_HOLDER, 10), true);
+    assert.equal(lock.acquireSync(EVENT_LOOP_HOLDER, 20), false, 'times out while held');
+    lock.release(WRITER_THREAD_HOLDER);
+    await holder.terminate();
+  });
+});
+
+function event(projectId: ProjectId, sourceId: SourceId, key: string): NewInboundEvent {
+  return {
+    id: newId('event'),
+    projectId,
+    sourceId,
+    dedupeKey: `id:${key}`,
+    providerEventId: key,
+    eventType: 'push',
+    method: 'POST',
+    url: `/in/${sourceId}`,
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from(JSON.stringify({ key, bytes: 'x'.repeat(500) })),
+    bodySha256: null,
+    jsonValid: 'unchecked',
+    verification: { ok: true, detail: 'test' },
+    credentialId: null,
+    routingKey: null,
+    receivedAtMs: 1000,
+    decided: { status: 'routed', tenantId: null },
+  };
+}
+
+describe('SQLite writer thread', () => {
+  let dir: string;
+  let db: SqliteDb;
+  let store: Store;
+  let projectId: ProjectId;
+  let sourceId: SourceId;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'hy-writer-'));
+    db = new SqliteDb(path.join(dir, 'hookyard.db'), { writerThread: true });
+    store = createSqlStore(db);
+    await store.migrate();
+    projectId = await seedProject(store);
+    sourceId = newId('source');
+    await store.insertSource({
+      id: sourceId,
+      projectId,
+      name: 's',
+      provider: null,
+      settings: {},
+      secretsSealed: null,
+      publicKey: null,
+      handshakeStateSealed: null,
+      createdAtMs: 1,
+      updatedAtMs: 1,
+    });
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes batches beside event-loop transactions without SQLITE_BUSY, losing nothing', async () => {
+    // No busy handler on the event loop's connection: a write that met the writer thread's
+    // transaction in SQLite (instead of waiting on the shared lock) would fail at once.
+    await db.run('PRAGMA busy_timeout = 0');
+    const batches: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 40; i++) {
+      batches.push(
+        store.insertInboundEvents(
+          Array.from({ length: 25 }, (_, j) => event(projectId, sourceId, `k${i}-${j}`)),
+        ),
+      );
+    }
+    let writing = true;
+    const all = Promise.all(batches).finally(() => {
+      writing = false;
+    });
+    // Writes on the event loop's connection all the while (as the API and router make them).
+    let tenants = 0;
+    while (writing) {
+      await store.upsertTenant({
+        id: newId('tenant'),
+        projectId,
+        sourceId,
+        providerAccountId: `acct-${tenants++}`,
+        userId: null,
+        createdAtMs: 1,
+      });
+    }
+    await all;
+    const counted = await db.get<{ n: number }>('SELECT count(*) AS n FROM inbound_events');
+    assert.equal(counted?.n, 1000);
+    const storedTenants = await db.get<{ n: number }>('SELECT count(*) AS n FROM tenants');
+    assert.equal(storedTenants?.n, tenants);
+    assert.ok(tenants > 1, 'the event loop wrote while the batches were being written');
+    // Dedupe still holds on the writer's connection.
+    const again = await store.insertInboundEvents([event(projectId, sourceId, 'k0-0')]);
+    assert.equal(again[0]?.duplicate, true);
+  });
+
+  it('fails waiting jobs as unavailable when the thread dies, then starts a new one', async () => {
+    const writer = (db as unknown as { writer: { worker: Worker | null } }).writer;
+    await store.insertInboundEvents([event(projectId, sourceId, 'before-crash')]);
+    const pending = store.insertInboundEvents([event(projectId, sourceId, 'during-crash')]);
+    await writer.worker?.terminate();
+    await assert.rejects(pending, StoreUnavailableError);
+    await assert.rejects(
+      store.insertInboundEvents([event(projectId, sourceId, 'too-soon')]),
+      /restarting/,
+      'a dead thread is not restarted in a tight loop',
+    );
+    await new Promise((r) => setTimeout(r, 1100));
+    const after = await store.insertInboundEvents([event(projectId, sourceId, 'after-restart')]);
+    assert.equal(after[0]?.duplicate, false);
+    // The crashed thread's lock was taken back: the event loop's connection can still write.
+    await store.upsertTenant({
+      id: newId('tenant'),
+      projectId,
+      sourceId,
+      providerAccountId: 'after-crash',
+      userId: null,
+      createdAtMs: 1,
+    });
+  });
+});
