@@ -3,6 +3,7 @@
 // with autocannon, at 50 connections on loopback, and compares with bare node:http verifying the
 // same HMAC without storing, measured in the same run. Servers run as child processes.
 //   node --import tsx bench/ingest-bench.ts [--seconds 10] [--connections 50] [--store sqlite|postgres|both]
+//     [--load wrk|autocannon] [--ids sequential|random]
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,8 +20,13 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     store: { type: 'string', default: 'sqlite' },
     load: { type: 'string', default: 'auto' },
+    // sequential: `{prefix}-{n}` (time-ordered, like KSUID or Standard Webhooks ids); random: 128
+    // random bits per delivery (like GitHub's GUIDs or Stripe's ids), which lands each insert on
+    // a different page of the dedupe index.
+    ids: { type: 'string', default: 'sequential' },
   },
 });
+const randomIds = values.ids === 'random';
 // wrk (C, one thread) leaves more of the two cores to the servers than autocannon (Node) does;
 // `--load autocannon` forces the npm load generator, `auto` takes wrk when it is installed.
 const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
@@ -107,7 +113,7 @@ wrk.headers["x-github-event"] = "issues"
 wrk.headers["x-hub-signature-256"] = "${SIGNATURE}"
 function request()
   n = n + 1
-  wrk.headers["x-github-delivery"] = prefix .. n
+  ${randomIds ? 'wrk.headers["x-github-delivery"] = string.format("%08x%08x%08x%08x", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff), math.random(0, 0x7fffffff), n)' : 'wrk.headers["x-github-delivery"] = prefix .. n'}
   return wrk.format(nil, nil, nil, body)
 end
 function done(summary, latency, requests)
@@ -169,7 +175,8 @@ async function drive(name: string, url: string, durationSeconds: number): Promis
     requests: [
       {
         setupRequest: (req) => {
-          req.headers = { ...req.headers, 'x-github-delivery': `${prefix}-${n++}` };
+          const id = randomIds ? randomBytes(16).toString('hex') : `${prefix}-${n++}`;
+          req.headers = { ...req.headers, 'x-github-delivery': id };
           return req;
         },
       },
@@ -258,7 +265,7 @@ export async function runIngestBench(): Promise<{ baseline: LoadResult; runs: Lo
     errors: r.errors,
   }));
   process.stdout.write(
-    `\nIngest: ${loadTool}, ${connections} connections, ${seconds} s each, 1 KiB signed JSON body, Node ${process.version}, ${os.cpus().length} cores\n`,
+    `\nIngest: ${loadTool}, ${connections} connections, ${seconds} s each, 1 KiB signed JSON body, ${randomIds ? 'random' : 'sequential'} delivery ids, Node ${process.version}, ${os.cpus().length} cores\n`,
   );
   console.table(rows);
   return { baseline, runs };
