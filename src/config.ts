@@ -44,7 +44,7 @@ export interface Config {
   readonly deliveryConcurrency: number;
   /** PostgreSQL pool size per process. */
   readonly databasePoolSize: number;
-  /** SQLite: inbound event batches are written by a second connection on a worker thread. */
+  /** SQLite: the hot paths' write batches go to a second connection on a worker thread. */
   readonly sqliteWriterThread: boolean;
 }
 
@@ -229,7 +229,7 @@ export const CONFIG_KEYS: Record<keyof Config, KeySpec> = {
   sqliteWriterThread: {
     env: 'HOOKYARD_SQLITE_WRITER_THREAD',
     flag: '--sqlite-writer-thread',
-    doc: 'SQLite only: write inbound event batches on a second connection on a worker thread, beside the event loop (true or false).',
+    doc: "SQLite only: write the hot paths' batches (inbound events, published messages, delivery outcomes) on a second connection on a worker thread, beside the event loop (true or false).",
     parse: bool,
   },
 };

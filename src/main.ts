@@ -51,7 +51,7 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
-    sqliteWriterThread: config.sqliteWriterThread && config.roles.includes('ingest'),
+    sqliteWriterThread: config.sqliteWriterThread,
   });
   try {
     const applied = await store.migrate();

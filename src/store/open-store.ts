@@ -8,7 +8,7 @@ export interface OpenStoreOptions {
   databaseUrl: string;
   dataDir: string;
   poolSize?: number;
-  /** SQLite: write inbound event batches on a worker thread (the server does; one-off commands need not). */
+  /** SQLite: write the hot paths' batches on a worker thread (the server does; one-off commands need not). */
   sqliteWriterThread?: boolean;
 }
 
