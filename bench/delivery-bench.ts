@@ -248,8 +248,9 @@ async function startHookyardDelivery(kind: 'sqlite' | 'postgres'): Promise<Hooky
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hookyard-bench-'));
   let pg: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
   if (kind === 'postgres') pg = await startEmbeddedPostgres({ durable: true });
-  // As the server opens it (HOOKYARD_SQLITE_WRITER_THREAD defaults to true).
-  const store = openStore({ databaseUrl: pg?.url ?? '', dataDir, poolSize: 10, sqliteWriterThread: process.env.HY_NOWRITER ? false : true });
+  // As the server opens it: on SQLite the hot paths' batches go to the writer thread
+  // (HOOKYARD_SQLITE_WRITER_THREAD, default true).
+  const store = openStore({ databaseUrl: pg?.url ?? '', dataDir, poolSize: 10, sqliteWriterThread: true });
   await store.migrate();
   const clock = systemClock;
   const secrets = createSecretBox([{ id: 'k1', key: randomBytes(32) }]);
