@@ -51,7 +51,9 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
-    sqliteWriterThread: config.sqliteWriterThread,
+    // The hot paths (ingest, delivery) write through it; an API-only process does not need one.
+    sqliteWriterThread:
+      config.sqliteWriterThread && (config.roles.includes('ingest') || config.roles.includes('delivery')),
   });
   try {
     const applied = await store.migrate();
