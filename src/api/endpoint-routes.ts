@@ -13,7 +13,7 @@ import {
 } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
-import { bearerSecurity, errorResponses, pageQuery, projectIdParams } from './schemas.ts';
+import { bearerSecurity, errorResponses, pageQuery, pageSchema, projectIdParams } from './schemas.ts';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -253,14 +253,7 @@ export function registerEndpointRoutes(
         params: projectIdParams,
         querystring: pageQuery,
         response: {
-          200: {
-            type: 'object',
-            required: ['items', 'nextCursor'],
-            properties: {
-              items: { type: 'array', items: endpointSchema },
-              nextCursor: { type: ['string', 'null'] },
-            },
-          },
+          200: pageSchema(endpointSchema),
           ...errorResponses,
         },
       },

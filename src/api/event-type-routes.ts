@@ -5,7 +5,7 @@ import { notFound } from '../domain/errors.ts';
 import type { EventTypeRecord } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
-import { bearerSecurity, errorResponses, projectIdParams } from './schemas.ts';
+import { bearerSecurity, errorResponses, listSchema, projectIdParams } from './schemas.ts';
 
 const eventTypeView = (t: EventTypeRecord) => ({
   name: t.name,
@@ -88,11 +88,7 @@ export function registerEventTypeRoutes(app: FastifyInstance, deps: { store: Sto
         security: bearerSecurity,
         params: projectIdParams,
         response: {
-          200: {
-            type: 'object',
-            required: ['items'],
-            properties: { items: { type: 'array', items: eventTypeSchema } },
-          },
+          200: listSchema(eventTypeSchema),
           ...errorResponses,
         },
       },

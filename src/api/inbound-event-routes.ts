@@ -11,7 +11,7 @@ import type {
 import { INBOUND_EVENT_STATUSES } from '../store/inbound-store.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
-import { bearerSecurity, errorResponses, projectIdParams } from './schemas.ts';
+import { bearerSecurity, errorResponses, pageSchema, projectIdParams } from './schemas.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -138,13 +138,7 @@ export function registerInboundEventRoutes(
           },
         },
         response: {
-          200: {
-            type: 'object',
-            properties: {
-              items: { type: 'array', items: eventSummary },
-              nextCursor: { type: ['string', 'null'] },
-            },
-          },
+          200: pageSchema(eventSummary),
           ...errorResponses,
         },
       },

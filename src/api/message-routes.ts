@@ -7,7 +7,14 @@ import { type EndpointId, isId, type MessageId, newId } from '../domain/ids.ts';
 import type { DeliveryWithAttempts, MessageRecord } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
-import { bearerSecurity, errorResponses, pageQuery, projectIdParams } from './schemas.ts';
+import {
+  bearerSecurity,
+  errorResponses,
+  listSchema,
+  pageQuery,
+  pageSchema,
+  projectIdParams,
+} from './schemas.ts';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -271,14 +278,7 @@ export function registerMessageRoutes(
           },
         },
         response: {
-          200: {
-            type: 'object',
-            required: ['items', 'nextCursor'],
-            properties: {
-              items: { type: 'array', items: messageSchema },
-              nextCursor: { type: ['string', 'null'] },
-            },
-          },
+          200: pageSchema(messageSchema),
           ...errorResponses,
         },
       },
@@ -324,11 +324,7 @@ export function registerMessageRoutes(
         security: bearerSecurity,
         params: messageParams,
         response: {
-          200: {
-            type: 'object',
-            required: ['items'],
-            properties: { items: { type: 'array', items: deliverySchema } },
-          },
+          200: listSchema(deliverySchema),
           ...errorResponses,
         },
       },

@@ -5,7 +5,14 @@ import type { ApiKeyId } from '../domain/ids.ts';
 import type { ProjectService } from '../projects/project-service.ts';
 import type { ApiKeyRecord, ProjectRecord, Store } from '../store/store.ts';
 import { authorizeProject, requireAdmin } from './auth.ts';
-import { bearerSecurity, errorResponses, pageQuery, projectIdParams } from './schemas.ts';
+import {
+  bearerSecurity,
+  errorResponses,
+  listSchema,
+  pageQuery,
+  pageSchema,
+  projectIdParams,
+} from './schemas.ts';
 
 const projectSchema = {
   type: 'object',
@@ -88,14 +95,7 @@ export function registerProjectRoutes(
         security: bearerSecurity,
         querystring: pageQuery,
         response: {
-          200: {
-            type: 'object',
-            required: ['items', 'nextCursor'],
-            properties: {
-              items: { type: 'array', items: projectSchema },
-              nextCursor: { type: ['string', 'null'] },
-            },
-          },
+          200: pageSchema(projectSchema),
           ...errorResponses,
         },
       },
@@ -170,11 +170,7 @@ export function registerProjectRoutes(
         security: bearerSecurity,
         params: projectIdParams,
         response: {
-          200: {
-            type: 'object',
-            required: ['items'],
-            properties: { items: { type: 'array', items: apiKeySchema } },
-          },
+          200: listSchema(apiKeySchema),
           ...errorResponses,
         },
       },

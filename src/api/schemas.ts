@@ -28,4 +28,22 @@ export const pageQuery = {
   },
 } as const;
 
+/** A page of a list: `{ items, nextCursor }` (nextCursor null on the last page). */
+export function pageSchema<T extends object>(item: T) {
+  return {
+    type: 'object',
+    required: ['items', 'nextCursor'],
+    properties: { items: { type: 'array', items: item }, nextCursor: { type: ['string', 'null'] } },
+  } as const;
+}
+
+/** A whole list: `{ items }`. */
+export function listSchema<T extends object>(item: T) {
+  return {
+    type: 'object',
+    required: ['items'],
+    properties: { items: { type: 'array', items: item } },
+  } as const;
+}
+
 export const bearerSecurity = [{ bearerAuth: [] }];

@@ -3,7 +3,7 @@ import type { SourceBody, SourceService } from '../ingest/source-service.ts';
 import { PROVIDER_NAMES } from '../ingest/verification/provider-presets.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
-import { bearerSecurity, errorResponses, pageQuery, projectIdParams } from './schemas.ts';
+import { bearerSecurity, errorResponses, pageQuery, pageSchema, projectIdParams } from './schemas.ts';
 
 const locator = {
   type: ['object', 'null'],
@@ -142,13 +142,7 @@ export function registerSourceRoutes(
         params: projectIdParams,
         querystring: pageQuery,
         response: {
-          200: {
-            type: 'object',
-            properties: {
-              items: { type: 'array', items: sourceView },
-              nextCursor: { type: ['string', 'null'] },
-            },
-          },
+          200: pageSchema(sourceView),
           ...errorResponses,
         },
       },
