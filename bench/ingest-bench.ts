@@ -97,6 +97,9 @@ export interface LoadResult {
 }
 
 function wrkScript(prefix: string): string {
+  // Lua's generator starts from the same seed in every wrk run: without a seed of its own, the
+  // measured run would repeat the warm-up run's "random" ids and be answered as duplicates.
+  const seed = randomBytes(4).readUInt32LE(0) % 1_000_000_000;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hy-wrk-'));
   const file = path.join(dir, 'ingest.lua');
   // Each wrk thread gets its own counter and id prefix, so every request is a distinct delivery.
@@ -106,7 +109,7 @@ function wrkScript(prefix: string): string {
 local n = 0
 local threads = 0
 function setup(thread) threads = threads + 1; thread:set("tid", threads) end
-function init(args) prefix = "${prefix}-" .. tostring(tid) .. "-" end
+function init(args) prefix = "${prefix}-" .. tostring(tid) .. "-"; math.randomseed(${seed} + tid) end
 wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
 wrk.headers["x-github-event"] = "issues"

@@ -10,7 +10,7 @@ export type WriterReply =
   | { id: number; ok: false; message: string; unavailable: boolean };
 
 const RESTART_DELAY_MS = 1000;
-const BOOT = new URL('./thread-boot.mjs', import.meta.url);
+const BOOT = new URL('./writer-thread-boot.mjs', import.meta.url);
 
 interface Waiter {
   resolve: (v: unknown) => void;
@@ -64,7 +64,6 @@ export class WriterThread {
   private spawn(): void {
     const worker = new Worker(BOOT, {
       workerData: {
-        module: 'writer-thread-worker.ts',
         file: this.options.file,
         lockBuffer: this.options.lock.buffer,
       },

@@ -1,7 +1,0 @@
-// Entry of the SQLite store's worker threads. The package runs TypeScript through tsx, and a
-// worker thread does not inherit the loader the main thread registered, so the thread's module
-// (named relative to this folder in workerData.module) is loaded through tsx here.
-import { workerData } from 'node:worker_threads';
-import { tsImport } from 'tsx/esm/api';
-
-await tsImport(`./${workerData.module}`, import.meta.url);
