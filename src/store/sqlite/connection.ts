@@ -109,7 +109,7 @@ const UNAVAILABLE = new Set([
   'SQLITE_READONLY',
 ]);
 
-export function translateSqliteError(err: unknown): unknown {
+function translateSqliteError(err: unknown): unknown {
   const code = (err as { code?: string }).code ?? '';
   const base = code.split('_').slice(0, 2).join('_');
   if (UNAVAILABLE.has(base) || UNAVAILABLE.has(code)) {
