@@ -127,6 +127,9 @@ interface Lane {
   inFlight: number;
   maxInFlight: number;
   queueLimit: number;
+  /** The queue limit without the depth a fast endpoint earns, and the most it can earn (deepen). */
+  baseQueueLimit: number;
+  deepestQueueLimit: number;
   rateLimitPerSecond: number | null;
   tokenTimer: NodeJS.Timeout | undefined;
   ready: boolean;
@@ -143,6 +146,11 @@ interface PendingCompletion {
 
 const SUCCESS_WRITE_INTERVAL_MS = 60_000;
 const MAX_EXCLUDED = 1024;
+/** Attempts this quick mark an endpoint whose lane may deepen (see deepenIfStarved). */
+const FAST_ATTEMPT_MS = 2;
+/** How long a dropped lane's earned depth is kept, and for how many endpoints at most. */
+const EARNED_DEPTH_TTL_MS = 10_000;
+const MAX_EARNED_DEPTHS = 10_000;
 
 function sameHealth(a: EndpointHealthRecord, b: Omit<EndpointHealthRecord, 'version'>): boolean {
   return (
@@ -171,6 +179,8 @@ export function createDeliveryWorker(
   const projectCap = Math.max(1, Math.floor(maxBuffered * projectShare));
   const projectInFlightCap = Math.max(1, Math.floor(concurrency * projectShare));
   const laneQueueDefault = Math.min(64, Math.floor(projectCap / 4));
+  /** The deepest a fast lane's waiting list gets: three quarters of its project's share. */
+  const laneQueueDeepest = Math.max(laneQueueDefault, Math.floor((projectCap * 3) / 4));
   /** What a claim takes per endpoint at most: what a fresh lane with default limits can hold. */
   const perEndpointLimit = Math.max(1, defaultEndpointConcurrency + laneQueueDefault);
   const healthPolicy = options.healthPolicy ?? DEFAULT_ENDPOINT_HEALTH_POLICY;
@@ -190,6 +200,8 @@ export function createDeliveryWorker(
   const httpClients = new Map<string, DeliveryHttpClient>();
   const schedules = new Map<string, RetrySchedule>();
   const lanes = new Map<EndpointId, Lane>();
+  /** Depth fast lanes earned (deepenIfStarved), kept a while after the lane was dropped. */
+  const earnedDepth = new Map<EndpointId, { queueLimit: number; atMs: number }>();
   const projectLoad = new Map<ProjectId, number>();
   const projectInFlight = new Map<ProjectId, number>();
   /** Lanes that had work but whose project held its share of the slots. */
@@ -218,6 +230,8 @@ export function createDeliveryWorker(
   /** The last claim could not take everything due (it was full, or the buffer was). */
   let moreDue = false;
   let claimLimit = batchSize;
+  /** The last full claim was all one endpoint's (see claimLoop). */
+  let narrowWindow = false;
   let completions: PendingCompletion[] = [];
   let flushing: Promise<void> | null = null;
   let healthRun: Promise<void> | null = null;
@@ -277,12 +291,19 @@ export function createDeliveryWorker(
         inFlight: 0,
         maxInFlight: 1,
         queueLimit: 1,
+        baseQueueLimit: 1,
+        deepestQueueLimit: 1,
         rateLimitPerSecond: null,
         tokenTimer: undefined,
         ready: false,
         excluded: false,
       };
       lanes.set(endpoint.id, lane);
+      const earned = earnedDepth.get(endpoint.id);
+      if (earned) {
+        earnedDepth.delete(endpoint.id);
+        if (performance.now() - earned.atMs <= EARNED_DEPTH_TTL_MS) lane.queueLimit = earned.queueLimit;
+      }
     }
     // The newest configuration wins (a change bumps updatedAtMs and recompiles).
     lane.maxInFlight = endpoint.maxConcurrency ?? defaultEndpointConcurrency;
@@ -292,18 +313,47 @@ export function createDeliveryWorker(
     // cannot fill its project's share and hold up the project's other endpoints. And never more
     // than it can send within half a lease even if every attempt runs to its timeout.
     const leaseSafe = lane.maxInFlight * Math.max(1, Math.floor(leaseMs / (2 * endpoint.timeoutMs)));
-    lane.queueLimit = Math.min(
+    lane.baseQueueLimit = Math.min(
       leaseSafe,
       endpoint.rateLimitPerSecond === null
         ? Math.max(lane.maxInFlight, laneQueueDefault)
         : Math.max(1, Math.min(lane.maxInFlight * 2, Math.ceil(endpoint.rateLimitPerSecond * 2))),
     );
+    lane.deepestQueueLimit =
+      endpoint.rateLimitPerSecond === null
+        ? Math.max(lane.baseQueueLimit, Math.min(leaseSafe, laneQueueDeepest))
+        : lane.baseQueueLimit;
+    lane.queueLimit = Math.min(Math.max(lane.queueLimit, lane.baseQueueLimit), lane.deepestQueueLimit);
     return lane;
+  }
+
+  /**
+   * A fast lane that runs dry while more work is on its way (a claim is running or the last one
+   * was full, or a publish being committed holds room in this lane) doubles its waiting list, up to three quarters of its project's share (and what it
+   * can send within half a lease). A claim round trip on a busy store takes milliseconds; with
+   * only the base depth, an endpoint that answers in a fraction of a millisecond sits idle between
+   * claims. Fast means the attempt that just ended took at most FAST_ATTEMPT_MS: a slower
+   * endpoint drains its base depth more slowly than a claim refills it, so it keeps the base
+   * depth and cannot fill its project's share. The depth lasts as long as the lane (an idle lane
+   * is dropped).
+   */
+  function deepenIfStarved(lane: Lane, attemptMs: number): void {
+    if (lane.queue.length > 0 || lane.queueLimit >= lane.deepestQueueLimit) return;
+    const waitingOnStore = claiming !== null || moreDue || (reservedByEndpoint.get(lane.id) ?? 0) > 0;
+    if (attemptMs > FAST_ATTEMPT_MS || !waitingOnStore) return;
+    lane.queueLimit = Math.min(lane.deepestQueueLimit, lane.queueLimit * 2);
   }
 
   function dropLaneIfIdle(lane: Lane): void {
     if (lane.queue.length === 0 && lane.inFlight === 0 && lane.tokenTimer === undefined && !lane.ready) {
       lanes.delete(lane.id);
+      // A lane that drained completely while waiting on the store keeps its earned depth for
+      // its next work (a lane is dropped whenever idle, and a fast one is idle between claims).
+      if (lane.queueLimit > lane.baseQueueLimit) {
+        if (earnedDepth.size >= MAX_EARNED_DEPTHS)
+          earnedDepth.delete(earnedDepth.keys().next().value as EndpointId);
+        earnedDepth.set(lane.id, { queueLimit: lane.queueLimit, atMs: performance.now() });
+      }
     }
   }
 
@@ -392,6 +442,7 @@ export function createDeliveryWorker(
     attempts++;
     lane.inFlight--;
     inFlight--;
+    deepenIfStarved(lane, result.durationMs);
     const projectNow = (projectInFlight.get(lane.projectId) ?? 1) - 1;
     if (projectNow <= 0) projectInFlight.delete(lane.projectId);
     else projectInFlight.set(lane.projectId, projectNow);
@@ -722,7 +773,7 @@ export function createDeliveryWorker(
       if (room <= 0) {
         lane.excluded = true;
         if (endpointsOut.length < MAX_EXCLUDED) endpointsOut.push(lane.id);
-      } else if (room < perEndpointLimit) {
+      } else if (room !== perEndpointLimit) {
         rooms[lane.id] = room;
       }
     }
@@ -809,12 +860,22 @@ export function createDeliveryWorker(
           endpointLimits: limits.rooms,
           excludeEndpointIds: limits.endpoints,
           excludeProjectIds: limits.projects,
+          candidateWindow: narrowWindow ? 'narrow' : 'wide',
         });
       } catch (err) {
         log.error({ err }, 'could not claim deliveries; retrying at the next poll');
         return;
       }
       claims++;
+      // The wide window finds other endpoints' work behind a capped endpoint's backlog. When a
+      // full claim came back all one endpoint's, the due work is that endpoint's: the next claim
+      // reads (on PostgreSQL: locks) only `limit` rows. Any other endpoint seen widens it again,
+      // and a full lane is left out of claims altogether (excludeEndpointIds).
+      const first = claimed[0]?.endpointId;
+      narrowWindow =
+        first !== undefined &&
+        claimed.length >= Math.min(limit, limits.rooms[first] ?? perEndpointLimit) &&
+        claimed.every((c) => c.endpointId === first);
       lastClaimEmpty = claimed.length === 0;
       if (claimed.length >= limit) wakePending = true;
       moreDue = claimed.length >= limit;

@@ -173,6 +173,13 @@ export interface ClaimOptions {
   /** Endpoints and projects whose work this worker cannot take now (saturated), skipped. */
   excludeEndpointIds?: readonly EndpointId[];
   excludeProjectIds?: readonly ProjectId[];
+  /**
+   * 'wide' (the default): when a per-endpoint cap could bind, the claim looks at several times
+   * `limit` of the oldest due rows, so other endpoints' work behind a capped endpoint's is found.
+   * 'narrow' looks at `limit` rows only: for a caller that knows the due work is one endpoint's
+   * (PostgreSQL locks every row it looks at).
+   */
+  candidateWindow?: 'wide' | 'narrow';
 }
 
 /** A claimed delivery with what sending it needs, minus the endpoint's (cached) configuration. */

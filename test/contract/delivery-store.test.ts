@@ -127,11 +127,18 @@ function success(c: ClaimedDelivery, nowMs = 2000): DeliveryCompletion {
   };
 }
 
-for (const kind of STORE_KINDS) {
-  describe(`delivery store contract (${kind})`, () => {
+// SQLite twice: publishes, claims and outcomes written on the event loop's connection, and as jobs
+// on the writer thread (where claims and outcomes commit without waiting for their fsync).
+const VARIANTS = [
+  ...STORE_KINDS.map((kind) => ({ kind, sqliteWriterThread: false, name: kind })),
+  { kind: 'sqlite' as const, sqliteWriterThread: true, name: 'sqlite, writer thread' },
+];
+
+for (const { kind, sqliteWriterThread, name } of VARIANTS) {
+  describe(`delivery store contract (${name})`, () => {
     let t: TestStore;
     before(async () => {
-      t = await openTestStore(kind);
+      t = await openTestStore(kind, { sqliteWriterThread });
     });
     after(async () => {
       await t.cleanup();
@@ -505,6 +512,54 @@ for (const kind of STORE_KINDS) {
         next.map((x) => x.endpointId),
         [a.id],
       );
+      await drainAll();
+    });
+
+    it('caps each endpoint per claim; the wide window finds other endpoints behind a capped backlog', async () => {
+      await drainAll();
+      const projectId = await seedProject(t);
+      const a = endpoint(projectId);
+      const b = endpoint(projectId);
+      await t.store.insertEndpoint(a);
+      await t.store.insertEndpoint(b);
+      // Ten of a's deliveries are due first, then two of b's.
+      const aMessages = Array.from({ length: 10 }, (_, i) =>
+        message(projectId, [a.id], { createdAtMs: 1000 + i }),
+      );
+      await t.store.insertMessages(aMessages);
+      await t.store.insertMessages([
+        message(projectId, [b.id], { createdAtMs: 2000 }),
+        message(projectId, [b.id], { createdAtMs: 2001 }),
+      ]);
+      const count = (claimed: ClaimedDelivery[], id: EndpointId) =>
+        claimed.filter((c) => c.endpointId === id).length;
+
+      // Narrow: only the 4 oldest rows are looked at, all a's; a's cap (3) leaves one of them.
+      const narrow = await t.store.claimDueDeliveries({
+        limit: 4,
+        nowMs: 5000,
+        leaseMs: 1000,
+        perEndpointLimit: 3,
+        candidateWindow: 'narrow',
+      });
+      assert.equal(count(narrow, a.id), 3);
+      assert.equal(count(narrow, b.id), 0);
+      // In due order: a's oldest three.
+      assert.deepEqual(
+        narrow.map((c) => c.messageId),
+        aMessages.slice(0, 3).map((m) => m.message.id),
+      );
+
+      // Wide (the default): past a's capped rows to b's. A per-endpoint room overrides the cap.
+      const wide = await t.store.claimDueDeliveries({
+        limit: 4,
+        nowMs: 5000,
+        leaseMs: 1000,
+        perEndpointLimit: 3,
+        endpointLimits: { [a.id]: 2 },
+      });
+      assert.equal(count(wide, a.id), 2);
+      assert.equal(count(wide, b.id), 2);
       await drainAll();
     });
 

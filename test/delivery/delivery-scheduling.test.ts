@@ -78,6 +78,36 @@ for (const kind of STORE_KINDS) {
       await h.worker.drain();
     });
 
+    it("deepens a fast endpoint's waiting list with its send rate, and not a slow one's", async () => {
+      // With this harness (16 slots, 4 per endpoint, claims of 50) a lane's base waiting list is
+      // 6 deliveries and the deepest 18 (three quarters of a project's 25). Sampled while a
+      // backlog drains: waiting deliveries beyond base + slots come only from the earned depth.
+      const maxQueuedWhileDraining = async (url: string, count: number): Promise<number> => {
+        const project = await h.newProject();
+        await h.endpoints.create(project, { url });
+        let max = 0;
+        const sampler = setInterval(() => {
+          max = Math.max(max, h.worker.stats().queued);
+        }, 1);
+        try {
+          await publishMany(project, count);
+          await h.worker.drain();
+        } finally {
+          clearInterval(sampler);
+        }
+        return max;
+      };
+      const fast = await receiver();
+      const slow = await receiver();
+      slow.setDefault({ status: 200, delayMs: 40 });
+      const fastMax = await maxQueuedWhileDraining(fast.url, 1500);
+      assert.equal((await fast.waitFor(1500, 30_000)).length, 1500);
+      assert.ok(fastMax > 10, `a fast lane held at most ${fastMax} waiting`);
+      assert.ok(fastMax <= 18, `a lane held ${fastMax} waiting, more than its deepest`);
+      const slowMax = await maxQueuedWhileDraining(slow.url, 60);
+      assert.ok(slowMax <= 10, `a slow lane held ${slowMax} waiting`);
+    });
+
     it('does not let a slow endpoint starve the other endpoints of its project', async () => {
       const slow = await receiver();
       slow.setDefault({ hang: true });

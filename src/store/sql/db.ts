@@ -18,6 +18,8 @@ export interface SqlExecutor {
 /** Statements run synchronously (SQLite only): the hot path's batch insert avoids a promise per row. */
 export interface SyncExecutor {
   all<T>(sql: string, params?: readonly SqlValue[]): T[];
+  /** Rows one at a time, read as they are taken: stopping early reads no more. No other statement may run meanwhile. */
+  iterate<T>(sql: string, params?: readonly SqlValue[]): Generator<T, void, undefined>;
   run(sql: string, params?: readonly SqlValue[]): { changes: number };
 }
 

@@ -16,6 +16,21 @@ export const OFFLOAD_JOBS = {
   completeDeliveries: completeDeliveriesSync,
 } satisfies Record<string, (tx: SyncExecutor, input: never) => unknown>;
 
+/**
+ * Jobs whose commit is answered before it reaches the disk (SQLite: committed with
+ * synchronous=NORMAL; the writer thread flushes the WAL within a few tens of milliseconds, and any
+ * durable commit meanwhile covers them too). A process crash loses none of them (the WAL frames
+ * are in the OS's cache); only a power cut or kernel crash in that window can, and what it loses
+ * is harmless under at-least-once delivery: a lost claim leaves its delivery pending to be claimed
+ * again, and a lost outcome leaves its delivery leased, so it is sent again when the lease ends
+ * (receivers dedupe on the message id). Inbound events and publishes are never in this set:
+ * their 2xx promises the data is on disk.
+ */
+export const LAZY_DURABILITY_JOBS: ReadonlySet<OffloadJobName> = new Set<OffloadJobName>([
+  'claimDueDeliveries',
+  'completeDeliveries',
+]);
+
 export type OffloadJobs = typeof OFFLOAD_JOBS;
 export type OffloadJobName = keyof OffloadJobs;
 export type OffloadInput<K extends OffloadJobName> = Parameters<OffloadJobs[K]>[1];

@@ -40,6 +40,20 @@ export class SqliteConnection implements SyncExecutor {
     }
   }
 
+  *iterate<T>(sql: string, params: readonly SqlValue[] = []): Generator<T, void, undefined> {
+    let rows: IterableIterator<unknown>;
+    try {
+      rows = this.prepare(sql).iterate(...params);
+    } catch (err) {
+      throw translateSqliteError(err);
+    }
+    try {
+      yield* rows as IterableIterator<T>;
+    } catch (err) {
+      throw translateSqliteError(err);
+    }
+  }
+
   all<T>(sql: string, params: readonly SqlValue[] = []): T[] {
     try {
       const stmt = this.prepare(sql);
