@@ -3,7 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import {
   PG_COMPLETE_DELIVERIES,
+  PG_POINT_LOOKUPS,
   PG_POINT_LOOKUPS_LAZY_COMMIT,
+  releaseDeliveriesSql,
 } from '../../src/store/sql/delivery-queries.ts';
 import { openTestStore, type TestStore } from '../helpers/stores.ts';
 
@@ -20,14 +22,39 @@ describe('PostgreSQL plans of the delivery hot path', () => {
     await client.query(`INSERT INTO deliveries (id, project_id, message_id, endpoint_id, status, next_attempt_at_ms, created_at_ms, updated_at_ms)
       SELECT 'dlv_' || g, 'prj_1', 'msg_' || g, 'ep_1', CASE WHEN g % 10 = 0 THEN 'pending' ELSE 'succeeded' END, g, g, g
       FROM generate_series(1, 30000) g`);
-    await client.query('ANALYZE deliveries');
   });
   after(async () => {
     await client.end();
     await t.cleanup();
   });
 
+  const toPg = (sql: string): string => {
+    let n = 0;
+    return sql.replace(/\?/g, () => `$${++n}`);
+  };
+  async function planOf(settings: string, sql: string, params: unknown[]): Promise<string> {
+    await client.query('BEGIN');
+    try {
+      await client.query(settings);
+      const { rows } = await client.query(`EXPLAIN ${toPg(sql)}`, params);
+      return rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  }
+
+  it('gives claimed deliveries back by primary key, also before the table has statistics', async () => {
+    const ids = Array.from({ length: 16 }, (_, i) => `dlv_${(i + 1) * 10}`);
+    // Without the settings, and without statistics, this was a BitmapAnd over all of deliveries_due.
+    const plan = await planOf(PG_POINT_LOOKUPS, releaseDeliveriesSql(ids.map(() => '?').join(', ')), [
+      5,
+      ...ids,
+    ]);
+    assert.match(plan, /Index Scan using deliveries_pkey on deliveries/, plan);
+    assert.doesNotMatch(plan, /deliveries_due|Seq Scan on deliveries|Bitmap/, plan);
+  });
   it('records a batch of outcomes by primary-key lookups, not by reading the pending backlog', async () => {
+    await client.query('ANALYZE deliveries');
     const outcomes = Array.from({ length: 30 }, (_, i) => ({
       status: 'succeeded',
       next: 1,
@@ -39,17 +66,11 @@ describe('PostgreSQL plans of the delivery hot path', () => {
       id: `dlv_${(i + 1) * 10}`,
       pending: 'pending',
     }));
-    let n = 0;
-    const sql = PG_COMPLETE_DELIVERIES.replace(/\?/g, () => `$${++n}`);
-    await client.query('BEGIN');
-    try {
-      await client.query(PG_POINT_LOOKUPS_LAZY_COMMIT);
-      const { rows } = await client.query(`EXPLAIN ${sql}`, ['[]', JSON.stringify(outcomes)]);
-      const plan = rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
-      assert.match(plan, /Index Scan using deliveries_pkey on deliveries/, plan);
-      assert.doesNotMatch(plan, /deliveries_due|Seq Scan on deliveries|Hash Join|Bitmap/, plan);
-    } finally {
-      await client.query('ROLLBACK');
-    }
+    const plan = await planOf(PG_POINT_LOOKUPS_LAZY_COMMIT, PG_COMPLETE_DELIVERIES, [
+      '[]',
+      JSON.stringify(outcomes),
+    ]);
+    assert.match(plan, /Index Scan using deliveries_pkey on deliveries/, plan);
+    assert.doesNotMatch(plan, /deliveries_due|Seq Scan on deliveries|Hash Join|Bitmap/, plan);
   });
 });

@@ -390,10 +390,20 @@ export const PG_COMPLETE_DELIVERIES = `WITH a AS (
   FROM json_to_recordset(CAST(? AS json)) AS v(id text, status text, next bigint, updated bigint, made integer, started bigint, code integer, kind text, pending text)
   WHERE deliveries.id = v.id AND deliveries.status = v.pending`;
 
-/** For one transaction: joins by primary-key lookups only, and a commit that does not wait for the WAL flush. */
-export const PG_POINT_LOOKUPS_LAZY_COMMIT = `SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
-  set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true),
-  set_config('synchronous_commit', 'off', true)`;
+/**
+ * For one transaction: rows found by primary-key lookups only. Statements that name deliveries by
+ * id and also say `status = 'pending'` otherwise get plans that read the partial index
+ * deliveries_due, i.e. the whole backlog (a hash join, or a BitmapAnd while the table has no
+ * statistics yet).
+ */
+const POINT_LOOKUP_SETTINGS = `set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
+  set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)`;
+export const PG_POINT_LOOKUPS = `SELECT ${POINT_LOOKUP_SETTINGS}`;
+/** The same, and a commit that does not wait for the WAL flush (LAZY_DURABILITY_JOBS). */
+export const PG_POINT_LOOKUPS_LAZY_COMMIT = `SELECT ${POINT_LOOKUP_SETTINGS}, set_config('synchronous_commit', 'off', true)`;
+/** Gives claimed deliveries back (both dialects; `marks` from paddedIn). */
+export const releaseDeliveriesSql = (marks: string): string =>
+  `UPDATE deliveries SET next_attempt_at_ms = ? WHERE status = 'pending' AND id IN (${marks})`;
 
 /**
  * A publish batch as rows. Arrays of primitives clone cheaply to the SQLite writer thread; objects
@@ -977,10 +987,15 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
       if (ids.length === 0) return;
       for (const chunk of chunks(ids)) {
         const p = paddedIn(chunk);
-        await db.run(
-          `UPDATE deliveries SET next_attempt_at_ms = ? WHERE status = 'pending' AND id IN (${p.marks})`,
-          [nextAttemptAtMs, ...p.params],
-        );
+        const params = [nextAttemptAtMs, ...p.params];
+        if (db.dialect === 'postgres') {
+          await db.transaction(async (tx) => {
+            await tx.get(PG_POINT_LOOKUPS);
+            await tx.run(releaseDeliveriesSql(p.marks), params);
+          });
+        } else {
+          await db.run(releaseDeliveriesSql(p.marks), params);
+        }
       }
     },
     async completeDeliveries(completions) {
