@@ -26,6 +26,7 @@ import { newId, type ProjectId } from '../src/domain/ids.ts';
 import { createSecretBox } from '../src/security/secret-box.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
+import { microsPer, processesCpuMs } from './cpu-time.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -113,6 +114,23 @@ interface Result {
   perSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU of this process (all threads; the receiver is another process) per delivery, µs. */
+  cpuUs?: number;
+  /** CPU of the PostgreSQL server's processes per delivery, µs (Hookyard on PostgreSQL). */
+  databaseCpuUs?: number | null;
+}
+
+/** Runs one measured scenario and adds its CPU cost per delivery. */
+async function withCpu(database: boolean, run: () => Promise<Result>): Promise<Result> {
+  const process0 = process.cpuUsage();
+  const database0 = database ? processesCpuMs('postgres') : null;
+  const result = await run();
+  const used = process.cpuUsage(process0);
+  return {
+    ...result,
+    cpuUs: (used.user + used.system) / result.deliveries,
+    databaseCpuUs: database ? microsPer(database0, processesCpuMs('postgres'), result.deliveries) : null,
+  };
 }
 
 /** The run with the median rate (its latencies with it). */
@@ -375,7 +393,11 @@ async function hookyardPaced(
 // ---- the run --------------------------------------------------------------------------------
 
 const fmt = (r: Result) =>
-  `${r.perSecond.toFixed(0).padStart(7)} /s   p50 ${r.p50Ms.toFixed(2).padStart(7)} ms   p99 ${r.p99Ms.toFixed(2).padStart(8)} ms   (${r.deliveries} in ${r.seconds.toFixed(2)} s)`;
+  `${r.perSecond.toFixed(0).padStart(7)} /s   p50 ${r.p50Ms.toFixed(2).padStart(7)} ms   p99 ${r.p99Ms.toFixed(2).padStart(8)} ms   (${r.deliveries} in ${r.seconds.toFixed(2)} s)` +
+  (r.cpuUs === undefined ? '' : `   CPU ${r.cpuUs.toFixed(0)} µs/delivery`) +
+  (r.databaseCpuUs === undefined || r.databaseCpuUs === null
+    ? ''
+    : ` + PostgreSQL ${r.databaseCpuUs.toFixed(0)} µs`);
 
 async function main(): Promise<void> {
   const receiver = await startReceiver();
@@ -403,10 +425,14 @@ async function main(): Promise<void> {
           const hookRuns: Result[] = [];
           for (let round = 0; round < ROUNDS; round++) {
             bareRuns.push(
-              await bareLoop([...urls], messages, Math.min(128, PER_ENDPOINT_CONCURRENCY * urls.length)),
+              await withCpu(false, () =>
+                bareLoop([...urls], messages, Math.min(128, PER_ENDPOINT_CONCURRENCY * urls.length)),
+              ),
             );
             await receiver.take(); // the bare loop measures its own latency
-            hookRuns.push(await hookyardMaxRate(hy, receiver, [...urls], messages));
+            hookRuns.push(
+              await withCpu(kind === 'postgres', () => hookyardMaxRate(hy, receiver, [...urls], messages)),
+            );
           }
           const bare = medianRun(bareRuns);
           const hook = medianRun(hookRuns);

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres.js';
+import { microsPer, processCpuMs, processesCpuMs } from './cpu-time.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -94,6 +95,16 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   total: number;
+  /** CPU of the server process (all its threads) per request, µs; null without /proc. */
+  serverCpuUs: number | null;
+  /** CPU of the PostgreSQL server's processes per request, µs (Hookyard on PostgreSQL only). */
+  databaseCpuUs: number | null;
+}
+
+/** What to read CPU time from while the measured run goes. */
+interface CpuProbe {
+  pid: number | undefined;
+  database: boolean;
 }
 
 function wrkScript(prefix: string): string {
@@ -129,7 +140,11 @@ end
   return file;
 }
 
-async function driveWrk(name: string, url: string, durationSeconds: number): Promise<LoadResult> {
+async function driveWrk(
+  name: string,
+  url: string,
+  durationSeconds: number,
+): Promise<Omit<LoadResult, 'serverCpuUs' | 'databaseCpuUs'>> {
   const script = wrkScript(randomBytes(4).toString('hex'));
   const r = spawnSync(
     'wrk',
@@ -160,7 +175,29 @@ async function driveWrk(name: string, url: string, durationSeconds: number): Pro
   };
 }
 
-async function drive(name: string, url: string, durationSeconds: number): Promise<LoadResult> {
+async function drive(
+  name: string,
+  url: string,
+  durationSeconds: number,
+  probe: CpuProbe = { pid: undefined, database: false },
+): Promise<LoadResult> {
+  const server0 = probe.pid === undefined ? null : processCpuMs(probe.pid);
+  const database0 = probe.database ? processesCpuMs('postgres') : null;
+  const result = await driveLoad(name, url, durationSeconds);
+  const server1 = probe.pid === undefined ? null : processCpuMs(probe.pid);
+  const database1 = probe.database ? processesCpuMs('postgres') : null;
+  return {
+    ...result,
+    serverCpuUs: microsPer(server0, server1, result.total),
+    databaseCpuUs: microsPer(database0, database1, result.total),
+  };
+}
+
+async function driveLoad(
+  name: string,
+  url: string,
+  durationSeconds: number,
+): Promise<Omit<LoadResult, 'serverCpuUs' | 'databaseCpuUs'>> {
   if (loadTool === 'wrk') return driveWrk(name, url, durationSeconds);
   let n = 0;
   const prefix = randomBytes(4).toString('hex');
@@ -229,7 +266,10 @@ async function benchHookyard(storeKind: 'sqlite' | 'postgres'): Promise<LoadResu
       secrets: [SECRET],
     });
     await drive('warm-up', `${base}/in/${source.id}`, 2);
-    return await drive(`hookyard /in (${storeKind}, fsync on commit)`, `${base}/in/${source.id}`, seconds);
+    return await drive(`hookyard /in (${storeKind}, fsync on commit)`, `${base}/in/${source.id}`, seconds, {
+      pid: child.pid,
+      database: pg !== null,
+    });
   } finally {
     await stop(child);
     await pg?.stop();
@@ -246,7 +286,7 @@ async function benchBare(): Promise<LoadResult> {
   try {
     const url = `http://127.0.0.1:${match[1]}/`;
     await drive('warm-up', url, 2);
-    return await drive('bare node:http + HMAC (no store)', url, seconds);
+    return await drive('bare node:http + HMAC (no store)', url, seconds, { pid: child.pid, database: false });
   } finally {
     await stop(child);
   }
@@ -266,6 +306,8 @@ export async function runIngestBench(): Promise<{ baseline: LoadResult; runs: Lo
     'p99 ms': r.p99Ms,
     'non-2xx': r.non2xx,
     errors: r.errors,
+    'server CPU µs/req': r.serverCpuUs === null ? '' : Math.round(r.serverCpuUs),
+    'database CPU µs/req': r.databaseCpuUs === null ? '' : Math.round(r.databaseCpuUs),
   }));
   process.stdout.write(
     `\nIngest: ${loadTool}, ${connections} connections, ${seconds} s each, 1 KiB signed JSON body, ${randomIds ? 'random' : 'sequential'} delivery ids, Node ${process.version}, ${os.cpus().length} cores\n`,
