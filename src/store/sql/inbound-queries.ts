@@ -123,24 +123,21 @@ const INSERT_EVENT = `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${ROW
 // PostgreSQL: one statement per chunk (a round trip per row would dominate); 20 params a row.
 const PG_CHUNK_ROWS = 500;
 
-/**
- * What the receiver left to the store (it runs where the store writes: on SQLite's writer thread,
- * off the request path): the body's hash, and whether a body that claims to be JSON parses.
- */
-function bodyFacts(e: NewInboundEvent): { sha256: string; jsonValid: number | null } {
-  const sha256 = e.bodySha256 ?? createHash('sha256').update(e.body).digest('hex');
-  if (e.jsonValid !== 'unchecked')
-    return { sha256, jsonValid: e.jsonValid === null ? null : e.jsonValid ? 1 : 0 };
-  try {
-    JSON.parse(e.body.toString('utf8'));
-    return { sha256, jsonValid: 1 };
-  } catch {
-    return { sha256, jsonValid: 0 };
-  }
-}
+/** json_valid while nobody has checked yet: the store checks before the row is written. */
+const JSON_UNCHECKED = -1;
+const SHA256_AT = 10;
+const JSON_VALID_AT = 11;
+const BODY_AT = 9;
 
-function insertParams(e: NewInboundEvent): SqlValue[] {
-  const facts = bodyFacts(e);
+/**
+ * An inbound event as the values of its row, in EVENT_COLUMNS order: what goes to SQLite's writer
+ * thread. Arrays of values clone cheaply; an event object repeats its ~20 property names (and its
+ * headers object's) in every clone, written on one thread and read on the other. The headers and
+ * the verification are JSON text already. What the receiver left to the store (the body's hash,
+ * whether a body that claims JSON parses) is null / JSON_UNCHECKED here and filled in by
+ * `withBodyFacts` where the store writes (on SQLite's writer thread, off the request path).
+ */
+export function toInboundEventRow(e: NewInboundEvent): SqlValue[] {
   return [
     e.id,
     e.projectId,
@@ -152,8 +149,8 @@ function insertParams(e: NewInboundEvent): SqlValue[] {
     e.url,
     JSON.stringify(e.headers),
     e.body,
-    facts.sha256,
-    facts.jsonValid,
+    e.bodySha256,
+    e.jsonValid === 'unchecked' ? JSON_UNCHECKED : e.jsonValid === null ? null : e.jsonValid ? 1 : 0,
     JSON.stringify(e.verification),
     e.credentialId,
     e.routingKey,
@@ -165,24 +162,36 @@ function insertParams(e: NewInboundEvent): SqlValue[] {
   ];
 }
 
-const EXISTING_EVENT = 'SELECT id FROM inbound_events WHERE source_id = ? AND dedupe_key = ?';
-
-function insertOneSync(tx: SyncExecutor, e: NewInboundEvent): { id: EventId; duplicate: boolean } {
-  if (tx.run(INSERT_EVENT, insertParams(e)).changes > 0) return { id: e.id, duplicate: false };
-  const existing = tx.all<{ id: string }>(EXISTING_EVENT, [e.sourceId, e.dedupeKey])[0];
-  return { id: (existing?.id ?? e.id) as EventId, duplicate: true };
+/** The row with the body's hash and JSON check done (in place); the body as a Buffer. */
+function withBodyFacts(row: SqlValue[]): SqlValue[] {
+  // Structured cloning (to the writer thread) turns a Buffer into a plain Uint8Array.
+  const raw = row[BODY_AT] as Uint8Array;
+  const body = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  row[BODY_AT] = body;
+  if (row[SHA256_AT] === null) row[SHA256_AT] = createHash('sha256').update(body).digest('hex');
+  if (row[JSON_VALID_AT] === JSON_UNCHECKED) {
+    try {
+      JSON.parse(body.toString('utf8'));
+      row[JSON_VALID_AT] = 1;
+    } catch {
+      row[JSON_VALID_AT] = 0;
+    }
+  }
+  return row;
 }
 
-/** A batch of events in the caller's transaction (SQLite); also the writer thread's job. */
-export function insertInboundEventsSync(
+const EXISTING_EVENT = 'SELECT id FROM inbound_events WHERE source_id = ? AND dedupe_key = ?';
+
+/** A batch of event rows in the caller's transaction (SQLite); also the writer thread's job. */
+export function insertInboundEventRowsSync(
   tx: SyncExecutor,
-  events: readonly NewInboundEvent[],
+  rows: readonly SqlValue[][],
 ): Array<{ id: EventId; duplicate: boolean }> {
-  return events.map((e) => {
-    // Structured cloning (to the writer thread) turns a Buffer into a plain Uint8Array.
-    const body: Uint8Array = e.body;
-    if (Buffer.isBuffer(body)) return insertOneSync(tx, e);
-    return insertOneSync(tx, { ...e, body: Buffer.from(body.buffer, body.byteOffset, body.byteLength) });
+  return rows.map((row) => {
+    const id = row[0] as EventId;
+    if (tx.run(INSERT_EVENT, withBodyFacts(row)).changes > 0) return { id, duplicate: false };
+    const existing = tx.all<{ id: string }>(EXISTING_EVENT, [row[2] as string, row[3] as string])[0];
+    return { id: (existing?.id ?? id) as EventId, duplicate: true };
   });
 }
 
@@ -196,7 +205,7 @@ async function insertManyPg(tx: SqlExecutor, events: readonly NewInboundEvent[])
     const chunk = events.slice(i, i + PG_CHUNK_ROWS);
     const inserted = await tx.all<{ id: string }>(
       `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${chunk.map(() => ROW_MARKS).join(', ')} ON CONFLICT (source_id, dedupe_key) DO NOTHING RETURNING id`,
-      chunk.flatMap(insertParams),
+      chunk.flatMap((e) => withBodyFacts(toInboundEventRow(e))),
     );
     const fresh = new Set(inserted.map((r) => r.id));
     const missing = chunk.filter((e) => !fresh.has(e.id));
@@ -278,8 +287,9 @@ export function createInboundQueries(db: Db): InboundStore {
 
     async insertInboundEvents(events) {
       if (events.length === 0) return [];
-      if (db.offload) return db.offload('insertInboundEvents', events);
-      if (db.transactionSync) return db.transactionSync((tx) => insertInboundEventsSync(tx, events));
+      const rows = db.dialect === 'sqlite' ? events.map(toInboundEventRow) : null;
+      if (rows && db.offload) return db.offload('insertInboundEvents', rows);
+      if (rows && db.transactionSync) return db.transactionSync((tx) => insertInboundEventRowsSync(tx, rows));
       return db.transaction((tx) => insertManyPg(tx, events));
     },
     async getInboundEvent(projectId, id) {

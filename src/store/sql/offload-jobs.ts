@@ -1,6 +1,6 @@
 import type { SyncExecutor } from './db.ts';
 import { claimDueSync, completeDeliveriesSync, insertMessagesSync } from './delivery-queries.ts';
-import { insertInboundEventsSync } from './inbound-queries.ts';
+import { insertInboundEventRowsSync } from './inbound-queries.ts';
 
 /**
  * Write jobs a driver may run off the event loop (SQLite's writer thread): each is synchronous
@@ -10,7 +10,7 @@ import { insertInboundEventsSync } from './inbound-queries.ts';
  * their attempts.
  */
 export const OFFLOAD_JOBS = {
-  insertInboundEvents: insertInboundEventsSync,
+  insertInboundEvents: insertInboundEventRowsSync,
   insertMessages: insertMessagesSync,
   claimDueDeliveries: claimDueSync,
   completeDeliveries: completeDeliveriesSync,
