@@ -143,8 +143,14 @@ describe('SQLite writer thread', () => {
   it('fails waiting jobs as unavailable when the thread dies, then starts a new one', async () => {
     const writer = (db as unknown as { writer: { worker: Worker | null } }).writer;
     await store.insertInboundEvents([event(projectId, sourceId, 'before-crash')]);
+    // Hold the write lock, so the next job is certainly still running (waiting for the lock on
+    // the thread) when the thread dies; otherwise a quick job can finish first.
+    const lock = (db as unknown as { writeLock: WriteLock }).writeLock;
+    await lock.acquire(EVENT_LOOP_HOLDER);
     const pending = store.insertInboundEvents([event(projectId, sourceId, 'during-crash')]);
+    await new Promise((r) => setTimeout(r, 50));
     await writer.worker?.terminate();
+    lock.release(EVENT_LOOP_HOLDER);
     await assert.rejects(pending, StoreUnavailableError);
     await assert.rejects(
       store.insertInboundEvents([event(projectId, sourceId, 'too-soon')]),
