@@ -75,6 +75,11 @@ export interface DeliveryWorkerOptions {
   pollIntervalMs?: number;
   /** In-flight attempts per endpoint without its own maxConcurrency. Default 16. */
   defaultEndpointConcurrency?: number;
+  /**
+   * Attempts at most this long mark a fast endpoint, whose lane may deepen when it runs dry
+   * (see deepenIfStarved). Default 2 ms.
+   */
+  fastAttemptMs?: number;
   /** Share of the claimed buffer one project may hold. Default 0.5. */
   maxProjectShare?: number;
   /** The operator's egress allow list (CIDRs). */
@@ -146,8 +151,6 @@ interface PendingCompletion {
 
 const SUCCESS_WRITE_INTERVAL_MS = 60_000;
 const MAX_EXCLUDED = 1024;
-/** Attempts this quick mark an endpoint whose lane may deepen (see deepenIfStarved). */
-const FAST_ATTEMPT_MS = 2;
 /** How long a dropped lane's earned depth is kept, and for how many endpoints at most. */
 const EARNED_DEPTH_TTL_MS = 10_000;
 const MAX_EARNED_DEPTHS = 10_000;
@@ -174,6 +177,7 @@ export function createDeliveryWorker(
   const leaseMs = options.leaseMs ?? 5 * 60_000;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const defaultEndpointConcurrency = options.defaultEndpointConcurrency ?? 16;
+  const fastAttemptMs = options.fastAttemptMs ?? 2;
   const maxBuffered = Math.max(2 * concurrency, batchSize);
   const projectShare = options.maxProjectShare ?? 0.5;
   const projectCap = Math.max(1, Math.floor(maxBuffered * projectShare));
@@ -332,7 +336,7 @@ export function createDeliveryWorker(
    * was full, or a publish being committed holds room in this lane) doubles its waiting list, up to three quarters of its project's share (and what it
    * can send within half a lease). A claim round trip on a busy store takes milliseconds; with
    * only the base depth, an endpoint that answers in a fraction of a millisecond sits idle between
-   * claims. Fast means the attempt that just ended took at most FAST_ATTEMPT_MS: a slower
+   * claims. Fast means the attempt that just ended took at most `fastAttemptMs`: a slower
    * endpoint drains its base depth more slowly than a claim refills it, so it keeps the base
    * depth and cannot fill its project's share. The depth lasts as long as the lane (an idle lane
    * is dropped).
@@ -340,7 +344,7 @@ export function createDeliveryWorker(
   function deepenIfStarved(lane: Lane, attemptMs: number): void {
     if (lane.queue.length > 0 || lane.queueLimit >= lane.deepestQueueLimit) return;
     const waitingOnStore = claiming !== null || moreDue || (reservedByEndpoint.get(lane.id) ?? 0) > 0;
-    if (attemptMs > FAST_ATTEMPT_MS || !waitingOnStore) return;
+    if (attemptMs > fastAttemptMs || !waitingOnStore) return;
     lane.queueLimit = Math.min(lane.deepestQueueLimit, lane.queueLimit * 2);
   }
 

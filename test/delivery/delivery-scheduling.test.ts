@@ -15,7 +15,9 @@ for (const kind of STORE_KINDS) {
     const receivers: TestReceiver[] = [];
     before(async () => {
       h = await startWorkerHarness(kind, {
-        worker: { concurrency: 16, defaultEndpointConcurrency: 4, batchSize: 50 },
+        // Fast endpoints are those answering within 25 ms: test files run in parallel, and a
+        // loopback answer can take several ms on a busy machine (the default is 2 ms).
+        worker: { concurrency: 16, defaultEndpointConcurrency: 4, batchSize: 50, fastAttemptMs: 25 },
       });
     });
     after(async () => {
@@ -99,7 +101,7 @@ for (const kind of STORE_KINDS) {
       };
       const fast = await receiver();
       const slow = await receiver();
-      slow.setDefault({ status: 200, delayMs: 40 });
+      slow.setDefault({ status: 200, delayMs: 60 });
       const fastMax = await maxQueuedWhileDraining(fast.url, 1500);
       assert.equal((await fast.waitFor(1500, 30_000)).length, 1500);
       assert.ok(fastMax > 10, `a fast lane held at most ${fastMax} waiting`);
