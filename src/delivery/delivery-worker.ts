@@ -333,13 +333,13 @@ export function createDeliveryWorker(
 
   /**
    * A fast lane that runs dry while more work is on its way (a claim is running or the last one
-   * was full, or a publish being committed holds room in this lane) doubles its waiting list, up to three quarters of its project's share (and what it
-   * can send within half a lease). A claim round trip on a busy store takes milliseconds; with
-   * only the base depth, an endpoint that answers in a fraction of a millisecond sits idle between
-   * claims. Fast means the attempt that just ended took at most `fastAttemptMs`: a slower
-   * endpoint drains its base depth more slowly than a claim refills it, so it keeps the base
-   * depth and cannot fill its project's share. The depth lasts as long as the lane (an idle lane
-   * is dropped).
+   * was full, or a publish being committed holds room in this lane) doubles its waiting list, up
+   * to three quarters of its project's share (and what it can send within half a lease). A claim
+   * round trip on a busy store takes milliseconds; with only the base depth, an endpoint that
+   * answers in a fraction of a millisecond sits idle between claims. Fast means the attempt that
+   * just ended took at most `fastAttemptMs`: a slower endpoint drains its base depth more slowly
+   * than a claim refills it, so it keeps the base depth and cannot fill its project's share. The
+   * depth outlives the lane by EARNED_DEPTH_TTL_MS (an idle lane is dropped, see dropLaneIfIdle).
    */
   function deepenIfStarved(lane: Lane, attemptMs: number): void {
     if (lane.queue.length > 0 || lane.queueLimit >= lane.deepestQueueLimit) return;
