@@ -101,6 +101,9 @@ export interface LoadResult {
   databaseCpuUs: number | null;
 }
 
+/** What the load generator measures (the CPU figures are read around it). */
+type LoadFigures = Omit<LoadResult, 'serverCpuUs' | 'databaseCpuUs'>;
+
 /** What to read CPU time from while the measured run goes. */
 interface CpuProbe {
   pid: number | undefined;
@@ -140,11 +143,7 @@ end
   return file;
 }
 
-async function driveWrk(
-  name: string,
-  url: string,
-  durationSeconds: number,
-): Promise<Omit<LoadResult, 'serverCpuUs' | 'databaseCpuUs'>> {
+async function driveWrk(name: string, url: string, durationSeconds: number): Promise<LoadFigures> {
   const script = wrkScript(randomBytes(4).toString('hex'));
   const r = spawnSync(
     'wrk',
@@ -193,11 +192,7 @@ async function drive(
   };
 }
 
-async function driveLoad(
-  name: string,
-  url: string,
-  durationSeconds: number,
-): Promise<Omit<LoadResult, 'serverCpuUs' | 'databaseCpuUs'>> {
+async function driveLoad(name: string, url: string, durationSeconds: number): Promise<LoadFigures> {
   if (loadTool === 'wrk') return driveWrk(name, url, durationSeconds);
   let n = 0;
   const prefix = randomBytes(4).toString('hex');

@@ -102,6 +102,8 @@ export interface DeliveryWorkerStats {
   /** Claimed deliveries given back unattempted (a lane or project was full). */
   released: number;
   lanes: number;
+  /** The longest waiting list a lane may hold now (fast lanes deepen; see deepenIfStarved). */
+  deepestLane: number;
   claims: number;
   attempts: number;
 }
@@ -1042,7 +1044,18 @@ export function createDeliveryWorker(
       idleWaiters = [];
     },
     stats() {
-      return { inFlight, queued, reserved: reservedTotal, released, lanes: lanes.size, claims, attempts };
+      let deepestLane = 0;
+      for (const lane of lanes.values()) deepestLane = Math.max(deepestLane, lane.queueLimit);
+      return {
+        inFlight,
+        queued,
+        reserved: reservedTotal,
+        released,
+        lanes: lanes.size,
+        deepestLane,
+        claims,
+        attempts,
+      };
     },
   };
 }

@@ -18,7 +18,7 @@ import type {
 } from '../../src/store/delivery-store.ts';
 import {
   openTestStore,
-  STORE_KINDS,
+  STORE_VARIANTS,
   seedProject as seedProjectRow,
   type TestStore,
 } from '../helpers/stores.ts';
@@ -129,12 +129,7 @@ function success(c: ClaimedDelivery, nowMs = 2000): DeliveryCompletion {
 
 // SQLite twice: publishes, claims and outcomes written on the event loop's connection, and as jobs
 // on the writer thread (where claims and outcomes commit without waiting for their fsync).
-const VARIANTS = [
-  ...STORE_KINDS.map((kind) => ({ kind, sqliteWriterThread: false, name: kind })),
-  { kind: 'sqlite' as const, sqliteWriterThread: true, name: 'sqlite, writer thread' },
-];
-
-for (const { kind, sqliteWriterThread, name } of VARIANTS) {
+for (const { kind, sqliteWriterThread, name } of STORE_VARIANTS) {
   describe(`delivery store contract (${name})`, () => {
     let t: TestStore;
     before(async () => {
@@ -145,6 +140,16 @@ for (const { kind, sqliteWriterThread, name } of VARIANTS) {
     });
 
     /** Claims everything due, far in the future, so earlier tests' leftovers do not interfere. */
+    /** A project with two stored default endpoints. */
+    async function projectWithTwoEndpoints(): Promise<[ProjectId, EndpointRecord, EndpointRecord]> {
+      const projectId = await seedProject(t);
+      const a = endpoint(projectId);
+      const b = endpoint(projectId);
+      await t.store.insertEndpoint(a);
+      await t.store.insertEndpoint(b);
+      return [projectId, a, b];
+    }
+
     async function drainAll(): Promise<void> {
       for (;;) {
         const claimed = await t.store.claimDueDeliveries({ limit: 500, nowMs: 9e12, leaseMs: 1 });
@@ -305,11 +310,7 @@ for (const { kind, sqliteWriterThread, name } of VARIANTS) {
 
     it('stores messages with their deliveries in one batch and lists them newest first', async () => {
       await drainAll();
-      const projectId = await seedProject(t);
-      const e1 = endpoint(projectId);
-      const e2 = endpoint(projectId);
-      await t.store.insertEndpoint(e1);
-      await t.store.insertEndpoint(e2);
+      const [projectId, e1, e2] = await projectWithTwoEndpoints();
       const batch = Array.from({ length: 70 }, (_, i) =>
         message(projectId, [e1.id, e2.id], {
           id: newId('message', 1000 + i),
@@ -517,11 +518,7 @@ for (const { kind, sqliteWriterThread, name } of VARIANTS) {
 
     it('caps each endpoint per claim; the wide window finds other endpoints behind a capped backlog', async () => {
       await drainAll();
-      const projectId = await seedProject(t);
-      const a = endpoint(projectId);
-      const b = endpoint(projectId);
-      await t.store.insertEndpoint(a);
-      await t.store.insertEndpoint(b);
+      const [projectId, a, b] = await projectWithTwoEndpoints();
       // Ten of a's deliveries are due first, then two of b's.
       const aMessages = Array.from({ length: 10 }, (_, i) =>
         message(projectId, [a.id], { createdAtMs: 1000 + i }),
@@ -565,11 +562,7 @@ for (const { kind, sqliteWriterThread, name } of VARIANTS) {
 
     it('claims one delivery at a time per (endpoint, ordering key), in publish order', async () => {
       await drainAll();
-      const projectId = await seedProject(t);
-      const a = endpoint(projectId);
-      const b = endpoint(projectId);
-      await t.store.insertEndpoint(a);
-      await t.store.insertEndpoint(b);
+      const [projectId, a, b] = await projectWithTwoEndpoints();
       const ordered = Array.from({ length: 3 }, (_, i) =>
         message(projectId, [a.id, b.id], { orderingKey: 'customer-1', createdAtMs: 3000 - i }),
       );

@@ -5,7 +5,7 @@ import { newId, type ProjectId, type SourceId } from '../../src/domain/ids.ts';
 import type { NewInboundEvent, SourceRecord } from '../../src/store/inbound-store.ts';
 import {
   openTestStore,
-  STORE_KINDS,
+  STORE_VARIANTS,
   seedProject as seedProjectRow,
   type TestStore,
 } from '../helpers/stores.ts';
@@ -54,12 +54,7 @@ function event(s: SourceRecord, dedupeKey: string, extra: Partial<NewInboundEven
 }
 
 // SQLite twice: event batches written on the event loop's connection, and on the writer thread.
-const VARIANTS = [
-  ...STORE_KINDS.map((kind) => ({ kind, sqliteWriterThread: false, name: kind })),
-  { kind: 'sqlite' as const, sqliteWriterThread: true, name: 'sqlite, writer thread' },
-];
-
-for (const { kind, sqliteWriterThread, name } of VARIANTS) {
+for (const { kind, sqliteWriterThread, name } of STORE_VARIANTS) {
   describe(`inbound store contract (${name})`, () => {
     let t: TestStore;
     let projectId: ProjectId;

@@ -9,6 +9,11 @@ import type { Store } from '../../src/store/store.ts';
 
 export type StoreKind = 'sqlite' | 'postgres';
 export const STORE_KINDS: readonly StoreKind[] = ['sqlite', 'postgres'];
+/** Both stores, and SQLite a second time with its hot-path batches on the writer thread. */
+export const STORE_VARIANTS: ReadonlyArray<{ kind: StoreKind; sqliteWriterThread: boolean; name: string }> = [
+  ...STORE_KINDS.map((kind) => ({ kind, sqliteWriterThread: false, name: kind })),
+  { kind: 'sqlite', sqliteWriterThread: true, name: 'sqlite, writer thread' },
+];
 
 /** The PostgreSQL the test runner started (or the developer's own, via HOOKYARD_TEST_DATABASE_URL). */
 export function testDatabaseUrl(): string {

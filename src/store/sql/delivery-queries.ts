@@ -396,11 +396,13 @@ export const PG_COMPLETE_DELIVERIES = `WITH a AS (
  * deliveries_due, i.e. the whole backlog (a hash join, or a BitmapAnd while the table has no
  * statistics yet).
  */
+/** A commit that does not wait for the WAL flush: claims and outcomes (LAZY_DURABILITY_JOBS). */
+const PG_LAZY_COMMIT_SETTING = "set_config('synchronous_commit', 'off', true)";
 const POINT_LOOKUP_SETTINGS = `set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
   set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)`;
 export const PG_POINT_LOOKUPS = `SELECT ${POINT_LOOKUP_SETTINGS}`;
 /** The same, and a commit that does not wait for the WAL flush (LAZY_DURABILITY_JOBS). */
-export const PG_POINT_LOOKUPS_LAZY_COMMIT = `SELECT ${POINT_LOOKUP_SETTINGS}, set_config('synchronous_commit', 'off', true)`;
+export const PG_POINT_LOOKUPS_LAZY_COMMIT = `SELECT ${POINT_LOOKUP_SETTINGS}, ${PG_LAZY_COMMIT_SETTING}`;
 /** Gives claimed deliveries back (both dialects; `marks` from paddedIn). */
 export const releaseDeliveriesSql = (marks: string): string =>
   `UPDATE deliveries SET next_attempt_at_ms = ? WHERE status = 'pending' AND id IN (${marks})`;
@@ -940,7 +942,7 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
           // so the other plans are switched off for this transaction. Losing a lease in a crash is
           // harmless (the row stays pending), so the commit does not wait for the WAL flush.
           await tx.get(
-            "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), set_config('synchronous_commit', 'off', true)",
+            `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), ${PG_LAZY_COMMIT_SETTING}`,
           );
           return tx.all<ClaimRow>(
             `WITH candidates AS (

@@ -1,4 +1,4 @@
-import { close as closeFd, fdatasync, open } from 'node:fs';
+import { close as closeFd, fdatasync, fdatasyncSync, open, openSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const fdatasyncAsync = promisify(fdatasync);
@@ -65,6 +65,22 @@ export class WalSync {
       }
     }
     await fdatasyncAsync(this.fd);
+  }
+
+  /**
+   * Flushes the WAL now, blocking the calling thread (for shutdown, where nothing waits on it).
+   * No WAL file yet: nothing to flush.
+   */
+  flushNow(): void {
+    if (this.fd === null) {
+      try {
+        this.fd = openSync(this.walPath, 'r');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw err;
+      }
+    }
+    fdatasyncSync(this.fd);
   }
 
   close(): void {

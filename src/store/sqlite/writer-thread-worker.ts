@@ -3,7 +3,6 @@
 // lock, and each is answered after its COMMIT (which fsyncs the WAL) returns; jobs in
 // LAZY_DURABILITY_JOBS commit without the fsync, and the WAL is flushed within LAZY_FLUSH_MS.
 
-import { closeSync, fdatasyncSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { StoreUnavailableError } from '../../domain/errors.ts';
 import { LAZY_DURABILITY_JOBS, OFFLOAD_JOBS, type OffloadJobName } from '../sql/offload-jobs.ts';
@@ -63,9 +62,7 @@ port.on('message', (message: WriterRequest) => {
       clearTimeout(flushTimer);
       flushTimer = undefined;
       try {
-        const fd = openSync(`${file}-wal`, 'r');
-        fdatasyncSync(fd);
-        closeSync(fd);
+        wal.flushNow();
       } catch {
         // Closing the connection below checkpoints or keeps the WAL; nothing more to do here.
       }
