@@ -5,6 +5,14 @@ import type { SqlValue, SyncExecutor } from '../sql/db.ts';
 type Statement = Database.Statement<unknown[], unknown>;
 
 /**
+ * The page size of a database this connection creates (an existing file keeps its own). An
+ * inbound event row with a 1 KiB body is ~1.5 KB: two fit a 4 KiB page (SQLite's default) with a
+ * quarter of it left empty, five fit 8 KiB. The larger page cut the WAL and checkpoint bytes per
+ * event and the writer thread's CPU (docs/benchmarks.md has the figures).
+ */
+export const NEW_DATABASE_PAGE_SIZE = 8192;
+
+/**
  * One better-sqlite3 connection with its prepared-statement cache and SQLite's errors translated
  * (a full disk, an I/O error or a lock held too long become StoreUnavailableError, so callers
  * answer 503 instead of 500). Used by the event loop's SqliteDb and by the writer thread.
@@ -16,6 +24,8 @@ export class SqliteConnection implements SyncExecutor {
   /** `synchronous` NORMAL leaves the WAL fsync to the caller (see wal-sync.ts); FULL fsyncs in COMMIT. */
   constructor(file: string, options: { synchronous: 'NORMAL' | 'FULL'; setWalMode: boolean }) {
     this.db = new Database(file);
+    // A new database's page size (the pragma does nothing once the file has pages).
+    if (options.setWalMode) this.db.pragma(`page_size = ${process.env.HY_PAGE ?? 8192}`);
     if (options.setWalMode) this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous}`);
     this.db.pragma('busy_timeout = 5000');
