@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ProjectId, SourceId } from '../domain/ids.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import type { SourceRecord } from '../store/inbound-store.ts';
@@ -88,5 +88,5 @@ export function compileSource(record: SourceRecord, box: SecretBox): CompiledSou
 }
 
 export function sha256Hex(body: Buffer): string {
-  return createHash('sha256').update(body).digest('hex');
+  return hash('sha256', body, 'hex');
 }

@@ -135,6 +135,52 @@ for (const { kind, sqliteWriterThread, name } of STORE_VARIANTS) {
       }
     });
 
+    it('marks a body that claims JSON as JSON.parse would, edge cases included', async () => {
+      // SQLite checks with its own JSON parser (json_valid, in the insert); the mark must be the
+      // one JSON.parse gives. (Past 1,000 levels of nesting SQLite says no: RFC 8259 §9 allows
+      // a parser that limit, and the body is stored byte-exact either way.)
+      const s = source(projectId);
+      await t.store.insertSource(s);
+      const bodies: Record<string, Buffer> = {
+        object: Buffer.from('{"a":[1,2,{"b":null}]}'),
+        scalar: Buffer.from('42'),
+        string: Buffer.from('"x"'),
+        empty: Buffer.alloc(0),
+        whitespace: Buffer.from(' \n '),
+        byteOrderMark: Buffer.from('\ufeff{"a":1}'),
+        notUtf8InString: Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]),
+        notUtf8Outside: Buffer.concat([Buffer.from('{"a":1}'), Buffer.from([0xff])]),
+        nulAfterJson: Buffer.from('{"a":1}\u0000{"b":2}'),
+        nulInside: Buffer.from('{"a":"x\u0000"}'),
+        loneSurrogateEscape: Buffer.from('{"a":"\\ud800"}'),
+        trailingComma: Buffer.from('[1,]'),
+        unquotedKey: Buffer.from('{a:1}'),
+        nan: Buffer.from('NaN'),
+        leadingZero: Buffer.from('01'),
+        rawTab: Buffer.from('"a\tb"'),
+        hugeExponent: Buffer.from('1e999'),
+        nested999: Buffer.from(`${'['.repeat(999)}${']'.repeat(999)}`),
+        truncated: Buffer.from('{"a":'),
+      };
+      const events = Object.entries(bodies).map(([name, body]) =>
+        event(s, `edge-${name}`, { body, bodySha256: null, jsonValid: 'unchecked' }),
+      );
+      await t.store.insertInboundEvents(events);
+      const names = Object.keys(bodies);
+      for (const [i, e] of events.entries()) {
+        let expected: boolean;
+        try {
+          JSON.parse(e.body.toString('utf8'));
+          expected = true;
+        } catch {
+          expected = false;
+        }
+        const stored = await t.store.getInboundEvent(projectId, e.id);
+        assert.equal(stored?.jsonValid, expected, `${names[i]}: JSON.parse says ${expected}`);
+        assert.deepEqual(stored?.body, e.body, `${names[i]} stored byte-exact`);
+      }
+    });
+
     it('lets concurrent batches race on one key and keeps exactly one event', async () => {
       const s = source(projectId);
       await t.store.insertSource(s);
