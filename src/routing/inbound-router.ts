@@ -65,13 +65,18 @@ export function createInboundRouter(
       // are read once per source in the batch.
       const appLevelBySource = new Map<string, boolean>();
       const outcomes: Array<{
+        projectId: InboundEventSummary['projectId'];
         id: InboundEventSummary['id'];
         status: InboundEventStatus;
         tenantId: string | null;
       }> = [];
       for (const event of events) {
         try {
-          outcomes.push({ id: event.id, ...(await routeOne(event, appLevelBySource)) });
+          outcomes.push({
+            projectId: event.projectId,
+            id: event.id,
+            ...(await routeOne(event, appLevelBySource)),
+          });
         } catch (err) {
           // Left pending: the lease expires and a later pass retries it.
           deps.logger.error(

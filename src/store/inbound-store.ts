@@ -113,7 +113,12 @@ export interface InboundStore {
   claimPendingInboundEvents(limit: number, nowMs: number, leaseMs: number): Promise<InboundEventSummary[]>;
   /** Records routing decisions and ends those jobs, all in one transaction. */
   completeInboundEvents(
-    outcomes: ReadonlyArray<{ id: EventId; status: InboundEventStatus; tenantId: string | null }>,
+    outcomes: ReadonlyArray<{
+      projectId: ProjectId;
+      id: EventId;
+      status: InboundEventStatus;
+      tenantId: string | null;
+    }>,
   ): Promise<void>;
 
   /** Creates the binding, or returns the existing one for (source, provider account id). */

@@ -261,8 +261,8 @@ for (const { kind, sqliteWriterThread, name } of STORE_VARIANTS) {
       // claim only reads and the same events come back until they are completed.
       assert.equal(again.filter((e) => e.sourceId === s.id).length, kind === 'postgres' ? 0 : 2);
       await t.store.completeInboundEvents([
-        { id: e1.id, status: 'routed', tenantId: 'tnt_x' },
-        { id: e2.id, status: 'unrouted', tenantId: null },
+        { projectId, id: e1.id, status: 'routed', tenantId: 'tnt_x' },
+        { projectId, id: e2.id, status: 'unrouted', tenantId: null },
       ]);
       const after = await t.store.claimPendingInboundEvents(100, now + 60_000, 30_000);
       assert.equal(after.filter((e) => e.sourceId === s.id).length, 0, 'done events are not claimed');

@@ -374,28 +374,32 @@ export function createInboundQueries(db: Db): InboundStore {
         return rows.map((r) => ({ ...toSummary(r), processAttempts: Number(r.process_attempts) + 1 }));
       }
       return db.transaction(async (tx) => {
-        const ids = await tx.all<{ id: string }>(
-          "SELECT id FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? ORDER BY process_after_ms LIMIT ? FOR UPDATE SKIP LOCKED",
+        const keys = await tx.all<{ project_id: string; id: string }>(
+          "SELECT project_id, id FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? ORDER BY process_after_ms LIMIT ? FOR UPDATE SKIP LOCKED",
           [nowMs, limit],
         );
-        if (ids.length === 0) return [];
-        const marks = ids.map(() => '?').join(', ');
+        if (keys.length === 0) return [];
+        const marks = keys.map(() => '(?, ?)').join(', ');
         const rows = await tx.all<EventRow>(
-          `UPDATE inbound_events SET process_after_ms = ?, process_attempts = process_attempts + 1 WHERE id IN (${marks}) RETURNING ${SUMMARY_COLUMNS}, length(body) AS body_bytes`,
-          [nowMs + leaseMs, ...ids.map((r) => r.id)],
+          `UPDATE inbound_events SET process_after_ms = ?, process_attempts = process_attempts + 1 WHERE (project_id, id) IN (${marks}) RETURNING ${SUMMARY_COLUMNS}, length(body) AS body_bytes`,
+          [nowMs + leaseMs, ...keys.flatMap((r) => [r.project_id, r.id])],
         );
         return rows.map(toSummary).sort((a, b) => (a.id < b.id ? -1 : 1));
       });
     },
     async completeInboundEvents(outcomes) {
       if (outcomes.length === 0) return;
-      // Most of a batch shares one outcome (routed, no tenant): one UPDATE per distinct outcome.
-      const groups = new Map<string, { status: string; tenantId: string | null; ids: string[] }>();
+      // Most of a batch shares one outcome (routed, no tenant) and one project: one UPDATE per
+      // distinct (project, outcome), each a range of the (project_id, id) key.
+      const groups = new Map<
+        string,
+        { projectId: string; status: string; tenantId: string | null; ids: string[] }
+      >();
       for (const o of outcomes) {
-        const key = `${o.status}\u0000${o.tenantId ?? ''}`;
+        const key = `${o.projectId}\u0000${o.status}\u0000${o.tenantId ?? ''}`;
         let g = groups.get(key);
         if (!g) {
-          g = { status: o.status, tenantId: o.tenantId, ids: [] };
+          g = { projectId: o.projectId, status: o.status, tenantId: o.tenantId, ids: [] };
           groups.set(key, g);
         }
         g.ids.push(o.id);
@@ -405,8 +409,8 @@ export function createInboundQueries(db: Db): InboundStore {
           for (let i = 0; i < g.ids.length; i += 500) {
             const chunk = g.ids.slice(i, i + 500);
             await tx.run(
-              `UPDATE inbound_events SET process_status = 'done', status = ?, tenant_id = ?, process_attempts = process_attempts + ? WHERE id IN (${chunk.map(() => '?').join(', ')})`,
-              [g.status, g.tenantId, tx.dialect === 'sqlite' ? 1 : 0, ...chunk],
+              `UPDATE inbound_events SET process_status = 'done', status = ?, tenant_id = ?, process_attempts = process_attempts + ? WHERE project_id = ? AND id IN (${chunk.map(() => '?').join(', ')})`,
+              [g.status, g.tenantId, tx.dialect === 'sqlite' ? 1 : 0, g.projectId, ...chunk],
             );
           }
         }

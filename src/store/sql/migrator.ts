@@ -29,13 +29,18 @@ export function readMigrations(dialect: Db['dialect']): Migration[] {
   return out;
 }
 
-/** Applies the migrations not yet applied; returns the versions applied now. */
-export async function migrate(db: Db): Promise<number[]> {
+/**
+ * Applies the migrations not yet applied (up to `upTo`, when given: tests build an older schema
+ * with it to check a migration over existing rows); returns the versions applied now.
+ */
+export async function migrate(db: Db, options: { upTo?: number } = {}): Promise<number[]> {
   await db.exec(
     'CREATE TABLE IF NOT EXISTS hy_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)',
   );
   const applied: number[] = [];
-  const all = readMigrations(db.dialect);
+  const all = readMigrations(db.dialect).filter(
+    (m) => m.version <= (options.upTo ?? Number.MAX_SAFE_INTEGER),
+  );
   await db.transaction(async (tx) => {
     if (tx.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock(?)', [PG_MIGRATION_LOCK]);
     const rows = await tx.all<{ version: number }>('SELECT version FROM hy_migrations');
