@@ -2,8 +2,10 @@
 // request a new X-GitHub-Delivery so every one is a new event and a real commit) from this process
 // with autocannon, at 50 connections on loopback, and compares with bare node:http verifying the
 // same HMAC without storing, measured in the same run. Servers run as child processes.
-//   node --import tsx bench/ingest-bench.ts [--seconds 10] [--connections 50] [--store sqlite|postgres|both]
-//     [--load wrk|autocannon] [--ids sequential|random]
+//   node --import tsx bench/ingest-bench.ts [--seconds 10] [--rounds 3] [--connections 50]
+//     [--store sqlite|postgres|both] [--load wrk|autocannon] [--ids sequential|random]
+// All servers start once; each round drives every one of them in turn (the bare server first in odd
+// rounds, last in even ones), and the summary gives medians over rounds.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +20,7 @@ const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     store: { type: 'string', default: 'sqlite' },
     load: { type: 'string', default: 'auto' },
@@ -34,6 +37,7 @@ const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
 const loadTool =
   values.load === 'auto' ? (hasWrk ? 'wrk' : 'autocannon') : (values.load as 'wrk' | 'autocannon');
 const seconds = Math.min(60, Number(values.seconds));
+const roundCount = Math.max(1, Math.min(10, Number(values.rounds)));
 const connections = Math.min(500, Number(values.connections));
 const SECRET = 'bench-secret';
 
@@ -229,7 +233,15 @@ async function driveLoad(name: string, url: string, durationSeconds: number): Pr
   };
 }
 
-async function benchHookyard(storeKind: 'sqlite' | 'postgres'): Promise<LoadResult> {
+/** A server under test, started once and measured in every round. */
+interface Target {
+  name: string;
+  url: string;
+  probe: CpuProbe;
+  stop: () => Promise<void>;
+}
+
+async function startHookyard(storeKind: 'sqlite' | 'postgres'): Promise<Target> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hy-bench-'));
   const pg = storeKind === 'postgres' ? await startEmbeddedPostgres({ durable: true }) : null;
   const adminKey = `hya_bench_${randomBytes(8).toString('hex')}`;
@@ -240,11 +252,19 @@ async function benchHookyard(storeKind: 'sqlite' | 'postgres'): Promise<LoadResu
     HOOKYARD_PORT: '0',
     ...(pg ? { HOOKYARD_DATABASE_URL: pg.url } : {}),
   };
-  const { child, match } = await spawnServer(
-    ['bin/hookyard.js', 'start'],
-    env,
-    /listening on (http:\/\/\S+)/,
-  );
+  const cleanup = async (child?: ChildProcess) => {
+    if (child) await stop(child);
+    await pg?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  let started: Awaited<ReturnType<typeof spawnServer>>;
+  try {
+    started = await spawnServer(['bin/hookyard.js', 'start'], env, /listening on (http:\/\/\S+)/);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  const { child, match } = started;
   try {
     const base = match[1] as string;
     const post = async (p: string, body: unknown) => {
@@ -260,55 +280,127 @@ async function benchHookyard(storeKind: 'sqlite' | 'postgres'): Promise<LoadResu
       provider: 'github',
       secrets: [SECRET],
     });
-    await drive('warm-up', `${base}/in/${source.id}`, 2);
-    return await drive(`hookyard /in (${storeKind}, fsync on commit)`, `${base}/in/${source.id}`, seconds, {
-      pid: child.pid,
-      database: pg !== null,
-    });
-  } finally {
-    await stop(child);
-    await pg?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    const url = `${base}/in/${source.id}`;
+    await drive('warm-up', url, 2);
+    return {
+      name: `hookyard /in (${storeKind}, fsync on commit)`,
+      url,
+      probe: { pid: child.pid, database: pg !== null },
+      stop: () => cleanup(child),
+    };
+  } catch (err) {
+    await cleanup(child);
+    throw err;
   }
 }
 
-async function benchBare(): Promise<LoadResult> {
+async function startBare(): Promise<Target> {
   const { child, match } = await spawnServer(
     ['bench/bare-ingest-server.js'],
     { BENCH_SECRET: SECRET },
     /listening (\d+)/,
   );
-  try {
-    const url = `http://127.0.0.1:${match[1]}/`;
-    await drive('warm-up', url, 2);
-    return await drive('bare node:http + HMAC (no store)', url, seconds, { pid: child.pid, database: false });
-  } finally {
-    await stop(child);
-  }
+  const url = `http://127.0.0.1:${match[1]}/`;
+  await drive('warm-up', url, 2);
+  return {
+    name: 'bare node:http + HMAC (no store)',
+    url,
+    probe: { pid: child.pid, database: false },
+    stop: () => stop(child),
+  };
 }
 
-export async function runIngestBench(): Promise<{ baseline: LoadResult; runs: LoadResult[] }> {
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export interface IngestBenchResult {
+  /** Every measured run: round r (1-based), the bare server first in odd rounds and last in even ones. */
+  rounds: Array<{ round: number; results: LoadResult[] }>;
+  /** Per scenario: the median over rounds of its rate, latencies and CPU, and of its ratio to the bare run of the same round. */
+  summary: Array<LoadResult & { ratio: number }>;
+}
+
+/**
+ * Runs the bare server and Hookyard (per store) side by side, all started once, alternating in
+ * `rounds` rounds: this VM's speed drifts by up to 2x within an hour, so a figure is compared only
+ * with the bare run of its own round, and the summary takes medians over rounds.
+ */
+export async function runIngestBench(): Promise<IngestBenchResult> {
   const kinds =
     values.store === 'both' ? (['sqlite', 'postgres'] as const) : [values.store as 'sqlite' | 'postgres'];
-  const baseline = await benchBare();
-  const runs: LoadResult[] = [];
-  for (const kind of kinds) runs.push(await benchHookyard(kind));
-  const rows = [baseline, ...runs].map((r) => ({
-    scenario: r.name,
-    'req/s (2xx)': Math.round(r.requestsPerSecond),
-    'ratio vs bare': (r.requestsPerSecond / baseline.requestsPerSecond).toFixed(2),
-    'p50 ms': r.p50Ms,
-    'p99 ms': r.p99Ms,
-    'non-2xx': r.non2xx,
-    errors: r.errors,
-    'server CPU µs/req': r.serverCpuUs === null ? '' : Math.round(r.serverCpuUs),
-    'database CPU µs/req': r.databaseCpuUs === null ? '' : Math.round(r.databaseCpuUs),
-  }));
-  process.stdout.write(
-    `\nIngest: ${loadTool}, ${connections} connections, ${seconds} s each, 1 KiB signed JSON body, ${randomIds ? 'random' : 'sequential'} delivery ids, Node ${process.version}, ${os.cpus().length} cores\n`,
-  );
-  console.table(rows);
-  return { baseline, runs };
+  const targets: Target[] = [];
+  try {
+    targets.push(await startBare());
+    for (const kind of kinds) targets.push(await startHookyard(kind));
+    const rounds: IngestBenchResult['rounds'] = [];
+    for (let round = 1; round <= roundCount; round++) {
+      const order = round % 2 === 1 ? targets : [...targets.slice(1), targets[0] as Target];
+      const byName = new Map<string, LoadResult>();
+      for (const t of order) byName.set(t.name, await drive(t.name, t.url, seconds, t.probe));
+      rounds.push({ round, results: targets.map((t) => byName.get(t.name) as LoadResult) });
+    }
+    const summary = targets.map((t, i) => {
+      const runs = rounds.map((r) => r.results[i] as LoadResult);
+      const bare = rounds.map((r) => r.results[0] as LoadResult);
+      const cpu = (pick: (r: LoadResult) => number | null) => {
+        const got = runs.map(pick).filter((v): v is number => v !== null);
+        return got.length === 0 ? null : median(got);
+      };
+      return {
+        name: t.name,
+        requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
+        ratio: median(runs.map((r, k) => r.requestsPerSecond / (bare[k] as LoadResult).requestsPerSecond)),
+        p50Ms: median(runs.map((r) => r.p50Ms)),
+        p99Ms: median(runs.map((r) => r.p99Ms)),
+        non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
+        errors: runs.reduce((n, r) => n + r.errors, 0),
+        total: runs.reduce((n, r) => n + r.total, 0),
+        serverCpuUs: cpu((r) => r.serverCpuUs),
+        databaseCpuUs: cpu((r) => r.databaseCpuUs),
+      };
+    });
+    const cpuCell = (v: number | null) => (v === null ? '' : Math.round(v));
+    process.stdout.write(
+      `\nIngest: ${loadTool}, ${connections} connections, ${roundCount} alternating rounds of ${seconds} s per server, 1 KiB signed JSON body, ${randomIds ? 'random' : 'sequential'} delivery ids, Node ${process.version}, ${os.cpus().length} cores\n`,
+    );
+    console.table(
+      rounds.flatMap((r) =>
+        r.results.map((x) => ({
+          round: r.round,
+          scenario: x.name,
+          'req/s (2xx)': Math.round(x.requestsPerSecond),
+          'ratio vs bare': (x.requestsPerSecond / (r.results[0] as LoadResult).requestsPerSecond).toFixed(2),
+          'p50 ms': x.p50Ms,
+          'p99 ms': x.p99Ms,
+          'server CPU µs/req': cpuCell(x.serverCpuUs),
+        })),
+      ),
+    );
+    process.stdout.write(
+      `Medians over the ${roundCount} rounds (ratio: the median of each round's ratio):\n`,
+    );
+    console.table(
+      summary.map((r) => ({
+        scenario: r.name,
+        'req/s (2xx)': Math.round(r.requestsPerSecond),
+        'ratio vs bare': r.ratio.toFixed(2),
+        'p50 ms': r.p50Ms,
+        'p99 ms': r.p99Ms,
+        'non-2xx': r.non2xx,
+        errors: r.errors,
+        'server CPU µs/req': cpuCell(r.serverCpuUs),
+        'database CPU µs/req': cpuCell(r.databaseCpuUs),
+      })),
+    );
+    return { rounds, summary };
+  } finally {
+    for (const t of targets.reverse()) await t.stop();
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
