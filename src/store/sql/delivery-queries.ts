@@ -707,7 +707,11 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
           id,
         ]);
         if (changes === 0) return false;
-        await tx.run('DELETE FROM attempts WHERE project_id = ? AND endpoint_id = ?', [projectId, id]);
+        // Through the endpoint's deliveries: attempts are keyed by delivery.
+        await tx.run(
+          'DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE project_id = ? AND endpoint_id = ?)',
+          [projectId, id],
+        );
         await tx.run('DELETE FROM deliveries WHERE project_id = ? AND endpoint_id = ?', [projectId, id]);
         return true;
       });

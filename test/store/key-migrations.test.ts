@@ -1,0 +1,291 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { INITIAL_ENDPOINT_HEALTH } from '../../src/domain/endpoint-health.ts';
+import { type EventId, newId, type ProjectId, type SourceId } from '../../src/domain/ids.ts';
+import type { AttemptRecord, ClaimedDelivery } from '../../src/store/delivery-store.ts';
+import type { NewInboundEvent } from '../../src/store/inbound-store.ts';
+import { PostgresDb } from '../../src/store/postgres/postgres-db.ts';
+import type { Db } from '../../src/store/sql/db.ts';
+import { migrate, readMigrations } from '../../src/store/sql/migrator.ts';
+import { createSqlStore } from '../../src/store/sql/sql-store.ts';
+import { SqliteDb } from '../../src/store/sqlite/sqlite-db.ts';
+import type { Store } from '../../src/store/store.ts';
+import { createTestDatabase, STORE_KINDS, type StoreKind, seedProject } from '../helpers/stores.ts';
+
+function event(projectId: ProjectId, sourceId: SourceId, key: string): NewInboundEvent {
+  const body = Buffer.from(JSON.stringify({ id: key }));
+  return {
+    id: newId('event'),
+    projectId,
+    sourceId,
+    dedupeKey: `id:${key}`,
+    providerEventId: key,
+    eventType: 'push',
+    method: 'POST',
+    url: `/in/${sourceId}`,
+    headers: { 'content-type': 'application/json' },
+    body,
+    bodySha256: createHash('sha256').update(body).digest('hex'),
+    jsonValid: true,
+    verification: { ok: true, detail: 'test' },
+    credentialId: null,
+    routingKey: null,
+    receivedAtMs: 1000,
+    decided: null,
+  };
+}
+
+/**
+ * A store of `kind` whose schema stops just before the migration named `name`, so rows can be
+ * written the old way and then migrated. `finish` applies the rest.
+ */
+async function openBefore(
+  kind: StoreKind,
+  name: string,
+): Promise<{
+  db: Db;
+  store: Store;
+  finish: () => Promise<number[]>;
+  version: number;
+  close: () => Promise<void>;
+}> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hy-keymig-'));
+  const pgDb = kind === 'postgres' ? await createTestDatabase() : null;
+  const db: Db = pgDb ? new PostgresDb(pgDb.url, { poolSize: 2 }) : new SqliteDb(path.join(dir, 'h.db'));
+  const store = createSqlStore(db);
+  const target = readMigrations(db.dialect).find((m) => m.name === name);
+  assert.ok(target, `migration ${name} exists for ${kind}`);
+  await migrate(db, { upTo: target.version - 1 });
+  return {
+    db,
+    store,
+    version: target.version,
+    finish: () => migrate(db),
+    async close() {
+      await store.close();
+      await pgDb?.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function indexesOf(db: Db, table: string): Promise<string[]> {
+  const rows =
+    db.dialect === 'sqlite'
+      ? await db.all<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?",
+          [table],
+        )
+      : await db.all<{ name: string }>('SELECT indexname AS name FROM pg_indexes WHERE tablename = ?', [
+          table,
+        ]);
+  return rows.map((r) => r.name);
+}
+
+for (const kind of STORE_KINDS) {
+  describe(`inbound events keyed by (project_id, id): migration over existing rows (${kind})`, () => {
+    it('keeps every event, its dedupe and its routing job, and drops the separate id key', async () => {
+      const { db, store, finish, version, close } = await openBefore(kind, 'inbound_events_keyed_by_project');
+      try {
+        const projectId = await seedProject(store);
+        const sourceId = newId('source');
+        await store.insertSource({
+          id: sourceId,
+          projectId,
+          name: 's',
+          provider: null,
+          settings: {},
+          secretsSealed: null,
+          publicKey: null,
+          handshakeStateSealed: null,
+          createdAtMs: 1,
+          updatedAtMs: 1,
+        });
+        const before = [event(projectId, sourceId, 'a'), event(projectId, sourceId, 'b')];
+        await store.insertInboundEvents(before);
+
+        assert.deepEqual((await finish()).slice(0, 1), [version]);
+
+        for (const e of before) {
+          const stored = await store.getInboundEvent(projectId, e.id);
+          assert.deepEqual(stored?.body, e.body);
+          assert.equal(stored?.dedupeKey, e.dedupeKey);
+        }
+        const page = await store.listInboundEvents(projectId, {}, { limit: 10 });
+        assert.deepEqual(page.items.map((e) => e.id).sort(), before.map((e) => e.id).sort());
+        // The dedupe key survived the rebuild; a new key still inserts.
+        const again = await store.insertInboundEvents([
+          event(projectId, sourceId, 'a'),
+          event(projectId, sourceId, 'c'),
+        ]);
+        assert.deepEqual(
+          again.map((r) => r.duplicate),
+          [true, false],
+        );
+        assert.equal(again[0]?.id, before[0]?.id);
+        // The routing jobs (pending rows) are still claimed and completed through the new key.
+        const claimed = await store.claimPendingInboundEvents(10, 2000, 30_000);
+        assert.equal(claimed.length, 3);
+        await store.completeInboundEvents(
+          claimed.map((e) => ({
+            projectId: e.projectId,
+            id: e.id as EventId,
+            status: 'routed',
+            tenantId: null,
+          })),
+        );
+        assert.equal((await store.claimPendingInboundEvents(10, 100_000, 30_000)).length, 0);
+        assert.equal((await store.getInboundEvent(projectId, claimed[0]?.id as EventId))?.status, 'routed');
+
+        const indexes = await indexesOf(db, 'inbound_events');
+        assert.ok(!indexes.includes('inbound_events_by_project'), `no separate project index: ${indexes}`);
+        assert.equal(indexes.length, 4, `key, dedupe, pending and unrouted: ${indexes}`);
+      } finally {
+        await close();
+      }
+    });
+  });
+}
+
+function attempt(c: ClaimedDelivery, n: number, outcome: 'succeeded' | 'failed'): AttemptRecord {
+  return {
+    id: newId('attempt'),
+    projectId: c.projectId,
+    deliveryId: c.id,
+    messageId: c.messageId,
+    endpointId: c.endpointId,
+    attemptNumber: n,
+    startedAtMs: 2000 + n,
+    durationMs: 5,
+    outcome,
+    statusCode: outcome === 'succeeded' ? 200 : 503,
+    errorKind: null,
+    errorMessage: null,
+    responseHeaders: { 'content-type': 'text/plain' },
+    responseBody: outcome,
+    responseBodyTruncated: false,
+    nextAttemptAtMs: null,
+  };
+}
+
+for (const kind of STORE_KINDS) {
+  describe(`attempts keyed by (delivery_id, attempt_number, id): migration over existing rows (${kind})`, () => {
+    it('keeps every attempt in order, takes a repeated attempt number, and deletes with its endpoint', async () => {
+      const { db, store, finish, version, close } = await openBefore(kind, 'attempts_keyed_by_delivery');
+      try {
+        const projectId = await seedProject(store);
+        const endpointId = newId('endpoint');
+        await store.insertEndpoint({
+          id: endpointId,
+          projectId,
+          url: 'https://receiver.example/hooks',
+          name: 'main',
+          description: '',
+          eventTypes: [],
+          objectTypes: [],
+          headers: {},
+          rateLimitPerSecond: null,
+          maxConcurrency: 4,
+          timeoutMs: 15_000,
+          signatureScheme: 'standard-webhooks',
+          signatureHeader: null,
+          secretsSealed: 'sealed',
+          enabled: true,
+          health: {
+            state: 'active',
+            consecutiveFailures: INITIAL_ENDPOINT_HEALTH.consecutiveFailures,
+            firstFailureAtMs: null,
+            failedSinceSuccess: 0,
+            lastSuccessAtMs: null,
+            changedAtMs: null,
+            reason: null,
+            version: 0,
+          },
+          createdAtMs: 100,
+          updatedAtMs: 100,
+        });
+        const messageId = newId('message');
+        await store.insertMessages([
+          {
+            message: {
+              id: messageId,
+              projectId,
+              eventType: 'invoice.paid',
+              objectType: null,
+              credentialId: null,
+              userId: null,
+              orderingKey: null,
+              idempotencyKey: null,
+              body: '{}',
+              createdAtMs: 1000,
+            },
+            deliveries: [{ id: newId('delivery'), endpointId, status: 'pending' }],
+          },
+        ]);
+        const [claimed] = await store.claimDueDeliveries({ limit: 10, nowMs: 5000, leaseMs: 1000 });
+        assert.ok(claimed);
+        const failedTry = attempt(claimed, 1, 'failed');
+        await store.completeDeliveries([
+          {
+            deliveryId: claimed.id,
+            status: 'pending',
+            nextAttemptAtMs: 6000,
+            updatedAtMs: 5000,
+            lastFailureKind: 'http_status',
+            attempt: failedTry,
+          },
+        ]);
+
+        assert.ok((await finish()).includes(version));
+
+        // After the migration: a second try, and the same number again (a worker whose lease ran
+        // out mid-request records it too), all kept, in attempt order.
+        const [again] = await store.claimDueDeliveries({ limit: 10, nowMs: 7000, leaseMs: 1000 });
+        assert.ok(again);
+        const second = attempt(again, 2, 'succeeded');
+        const repeated = attempt(again, 2, 'succeeded');
+        for (const a of [second, repeated]) {
+          await store.completeDeliveries([
+            {
+              deliveryId: again.id,
+              status: 'succeeded',
+              nextAttemptAtMs: 7000,
+              updatedAtMs: 7000,
+              lastFailureKind: null,
+              attempt: a,
+            },
+          ]);
+        }
+        const [delivery] = await store.listMessageDeliveries(projectId, messageId);
+        assert.deepEqual(
+          delivery?.attempts.map((a) => [a.attemptNumber, a.outcome]),
+          [
+            [1, 'failed'],
+            [2, 'succeeded'],
+            [2, 'succeeded'],
+          ],
+        );
+        assert.equal(delivery?.attempts[0]?.id, failedTry.id);
+        assert.deepEqual(
+          new Set(delivery?.attempts.slice(1).map((a) => a.id)),
+          new Set([second.id, repeated.id]),
+        );
+
+        assert.equal(await store.deleteEndpoint(projectId, endpointId), true);
+        const left = await db.get<{ n: number }>('SELECT count(*) AS n FROM attempts WHERE endpoint_id = ?', [
+          endpointId,
+        ]);
+        assert.equal(Number(left?.n), 0, 'the endpoint took its attempts with it');
+        const indexes = await indexesOf(db, 'attempts');
+        assert.ok(!indexes.includes('attempts_by_delivery'), `no separate delivery index: ${indexes}`);
+        assert.equal(indexes.length, 1, `the key only: ${indexes}`);
+      } finally {
+        await close();
+      }
+    });
+  });
+}
