@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { createSqlStore } from '../../src/store/sql/sql-store.ts';
 import { NEW_DATABASE_PAGE_SIZE } from '../../src/store/sqlite/connection.ts';
+import Database from '../../src/store/sqlite/driver.ts';
 import { SqliteDb } from '../../src/store/sqlite/sqlite-db.ts';
 import { seedProject } from '../helpers/stores.ts';
 

@@ -1,8 +1,9 @@
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { StoreUnavailableError } from '../../domain/errors.ts';
 import type { SqlValue, SyncExecutor } from '../sql/db.ts';
+import Database from './driver.ts';
 
-type Statement = Database.Statement<unknown[], unknown>;
+type Statement = BetterSqlite3.Statement<unknown[], unknown>;
 
 /**
  * The page size of a database this connection creates (an existing file keeps its own). An
@@ -18,7 +19,7 @@ export const NEW_DATABASE_PAGE_SIZE = 8192;
  * answer 503 instead of 500). Used by the event loop's SqliteDb and by the writer thread.
  */
 export class SqliteConnection implements SyncExecutor {
-  readonly db: Database.Database;
+  readonly db: BetterSqlite3.Database;
   private readonly statements = new Map<string, Statement>();
 
   /** `synchronous` NORMAL leaves the WAL fsync to the caller (see wal-sync.ts); FULL fsyncs in COMMIT. */
