@@ -53,3 +53,36 @@ export function microsPer(beforeMs: number | null, afterMs: number | null, units
   if (beforeMs === null || afterMs === null || units <= 0) return null;
   return ((afterMs - beforeMs) * 1000) / units;
 }
+
+/** The machine's busy share (0..1) over `ms`, from /proc/stat; null without /proc. */
+async function busyShare(ms: number): Promise<number | null> {
+  const read = () => {
+    try {
+      const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number);
+      if (!f || f.length < 5) return null;
+      const idle = (f[3] ?? 0) + (f[4] ?? 0);
+      return { idle, total: f.reduce((a, b) => a + b, 0) };
+    } catch {
+      return null;
+    }
+  };
+  const a = read();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = read();
+  if (!a || !b || b.total === a.total) return null;
+  return 1 - (b.idle - a.idle) / (b.total - a.total);
+}
+
+/**
+ * Waits until the machine is quiet (under 10% busy over half a second), at most `maxMs`: what a
+ * server still does after its run (PostgreSQL's checkpoint and autovacuum, SQLite's last
+ * checkpoint) must not be measured as the next server's cost. Returns the ms waited.
+ */
+export async function settle(maxMs = 15_000): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < maxMs) {
+    const busy = await busyShare(500);
+    if (busy === null || busy < 0.1) break;
+  }
+  return Date.now() - started;
+}

@@ -5,7 +5,7 @@
 //   node --import tsx bench/ingest-bench.ts [--seconds 10] [--rounds 3] [--connections 50]
 //     [--store sqlite|postgres|both] [--load wrk|autocannon] [--ids sequential|random]
 // All servers start once; each round drives every one of them in turn (the bare server first in odd
-// rounds, last in even ones), and the summary gives medians over rounds.
+// rounds, last in even ones) once the machine is quiet again, and the summary gives medians.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres.js';
-import { microsPer, processCpuMs, processesCpuMs } from './cpu-time.ts';
+import { microsPer, processCpuMs, processesCpuMs, settle } from './cpu-time.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -341,7 +341,10 @@ export async function runIngestBench(): Promise<IngestBenchResult> {
     for (let round = 1; round <= roundCount; round++) {
       const order = round % 2 === 1 ? targets : [...targets.slice(1), targets[0] as Target];
       const byName = new Map<string, LoadResult>();
-      for (const t of order) byName.set(t.name, await drive(t.name, t.url, seconds, t.probe));
+      for (const t of order) {
+        await settle();
+        byName.set(t.name, await drive(t.name, t.url, seconds, t.probe));
+      }
       rounds.push({ round, results: targets.map((t) => byName.get(t.name) as LoadResult) });
     }
     const summary = targets.map((t, i) => {
