@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { INITIAL_ENDPOINT_HEALTH } from '../../src/domain/endpoint-health.ts';
 import {
   type DeliveryId,
   type EndpointId,
@@ -9,57 +8,23 @@ import {
   type ProjectId,
 } from '../../src/domain/ids.ts';
 import type {
-  AttemptRecord,
   ClaimedDelivery,
   DeliveryCompletion,
-  EndpointHealthRecord,
   EndpointRecord,
   NewMessage,
 } from '../../src/store/delivery-store.ts';
 import {
+  testAttempt as attemptFor,
+  testEndpoint as endpoint,
+  HEALTHY_ENDPOINT as HEALTHY,
   openTestStore,
   STORE_VARIANTS,
   seedProject as seedProjectRow,
   type TestStore,
 } from '../helpers/stores.ts';
 
-const HEALTHY: EndpointHealthRecord = {
-  state: 'active',
-  consecutiveFailures: INITIAL_ENDPOINT_HEALTH.consecutiveFailures,
-  firstFailureAtMs: null,
-  failedSinceSuccess: 0,
-  lastSuccessAtMs: null,
-  changedAtMs: null,
-  reason: null,
-  version: 0,
-};
-
 function seedProject(t: TestStore): Promise<ProjectId> {
   return seedProjectRow(t.store);
-}
-
-function endpoint(projectId: ProjectId, extra: Partial<EndpointRecord> = {}): EndpointRecord {
-  return {
-    id: newId('endpoint'),
-    projectId,
-    url: 'https://receiver.example/hooks',
-    name: 'main',
-    description: '',
-    eventTypes: ['invoice.*'],
-    objectTypes: [],
-    headers: { 'x-team': 'a' },
-    rateLimitPerSecond: null,
-    maxConcurrency: 4,
-    timeoutMs: 15_000,
-    signatureScheme: 'standard-webhooks',
-    signatureHeader: null,
-    secretsSealed: 'sealed',
-    enabled: true,
-    health: HEALTHY,
-    createdAtMs: 100,
-    updatedAtMs: 100,
-    ...extra,
-  };
 }
 
 function message(
@@ -91,28 +56,6 @@ function message(
     ...(options.idempotencyNotBeforeMs !== undefined
       ? { idempotencyNotBeforeMs: options.idempotencyNotBeforeMs }
       : {}),
-  };
-}
-
-function attemptFor(c: ClaimedDelivery, extra: Partial<AttemptRecord> = {}): AttemptRecord {
-  return {
-    id: newId('attempt'),
-    projectId: c.projectId,
-    deliveryId: c.id,
-    messageId: c.messageId,
-    endpointId: c.endpointId,
-    attemptNumber: c.attemptCount + 1,
-    startedAtMs: 2000,
-    durationMs: 12,
-    outcome: 'succeeded',
-    statusCode: 200,
-    errorKind: null,
-    errorMessage: null,
-    responseHeaders: { 'content-type': 'text/plain' },
-    responseBody: 'ok',
-    responseBodyTruncated: false,
-    nextAttemptAtMs: null,
-    ...extra,
   };
 }
 

@@ -3,7 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { newId, type ProjectId } from '../../src/domain/ids.ts';
+import { INITIAL_ENDPOINT_HEALTH } from '../../src/domain/endpoint-health.ts';
+import { newId, type ProjectId, type SourceId } from '../../src/domain/ids.ts';
+import type {
+  AttemptRecord,
+  ClaimedDelivery,
+  EndpointHealthRecord,
+  EndpointRecord,
+} from '../../src/store/delivery-store.ts';
+import type { NewInboundEvent } from '../../src/store/inbound-store.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import type { Store } from '../../src/store/store.ts';
 
@@ -93,4 +101,111 @@ export async function seedProject(store: Store): Promise<ProjectId> {
     createdAtMs: 1,
   });
   return id;
+}
+
+/** A bare source row (no provider, no secrets) for store-level tests. */
+export async function seedSource(store: Store, projectId: ProjectId): Promise<SourceId> {
+  const id = newId('source');
+  await store.insertSource({
+    id,
+    projectId,
+    name: 's',
+    provider: null,
+    settings: {},
+    secretsSealed: null,
+    publicKey: null,
+    handshakeStateSealed: null,
+    createdAtMs: 1,
+    updatedAtMs: 1,
+  });
+  return id;
+}
+
+/** An endpoint's health before anything happened to it. */
+export const HEALTHY_ENDPOINT: EndpointHealthRecord = {
+  state: 'active',
+  consecutiveFailures: INITIAL_ENDPOINT_HEALTH.consecutiveFailures,
+  firstFailureAtMs: null,
+  failedSinceSuccess: 0,
+  lastSuccessAtMs: null,
+  changedAtMs: null,
+  reason: null,
+  version: 0,
+};
+
+/** An endpoint row for store-level tests (not stored; `extra` overrides any field). */
+export function testEndpoint(projectId: ProjectId, extra: Partial<EndpointRecord> = {}): EndpointRecord {
+  return {
+    id: newId('endpoint'),
+    projectId,
+    url: 'https://receiver.example/hooks',
+    name: 'main',
+    description: '',
+    eventTypes: ['invoice.*'],
+    objectTypes: [],
+    headers: { 'x-team': 'a' },
+    rateLimitPerSecond: null,
+    maxConcurrency: 4,
+    timeoutMs: 15_000,
+    signatureScheme: 'standard-webhooks',
+    signatureHeader: null,
+    secretsSealed: 'sealed',
+    enabled: true,
+    health: HEALTHY_ENDPOINT,
+    createdAtMs: 100,
+    updatedAtMs: 100,
+    ...extra,
+  };
+}
+
+/** An inbound event for store-level tests: provider event id `key`, a JSON body left to the store to check. */
+export function testInboundEvent(
+  projectId: ProjectId,
+  sourceId: SourceId,
+  key: string,
+  extra: Partial<NewInboundEvent> = {},
+): NewInboundEvent {
+  return {
+    id: newId('event'),
+    projectId,
+    sourceId,
+    dedupeKey: `id:${key}`,
+    providerEventId: key,
+    eventType: 'push',
+    method: 'POST',
+    url: `/in/${sourceId}`,
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from(JSON.stringify({ key, bytes: 'x'.repeat(500) })),
+    bodySha256: null,
+    jsonValid: 'unchecked',
+    verification: { ok: true, detail: 'test' },
+    credentialId: null,
+    routingKey: null,
+    receivedAtMs: 1000,
+    decided: { status: 'routed', tenantId: null },
+    ...extra,
+  };
+}
+
+/** A succeeded attempt of a claimed delivery (its next attempt number); `extra` overrides any field. */
+export function testAttempt(c: ClaimedDelivery, extra: Partial<AttemptRecord> = {}): AttemptRecord {
+  return {
+    id: newId('attempt'),
+    projectId: c.projectId,
+    deliveryId: c.id,
+    messageId: c.messageId,
+    endpointId: c.endpointId,
+    attemptNumber: c.attemptCount + 1,
+    startedAtMs: 2000,
+    durationMs: 12,
+    outcome: 'succeeded',
+    statusCode: 200,
+    errorKind: null,
+    errorMessage: null,
+    responseHeaders: { 'content-type': 'text/plain' },
+    responseBody: 'ok',
+    responseBodyTruncated: false,
+    nextAttemptAtMs: null,
+    ...extra,
+  };
 }

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { INITIAL_ENDPOINT_HEALTH } from '../../src/domain/endpoint-health.ts';
 import { type EventId, newId, type ProjectId, type SourceId } from '../../src/domain/ids.ts';
 import type { AttemptRecord, ClaimedDelivery } from '../../src/store/delivery-store.ts';
 import type { NewInboundEvent } from '../../src/store/inbound-store.ts';
@@ -14,29 +12,20 @@ import { migrate, readMigrations } from '../../src/store/sql/migrator.ts';
 import { createSqlStore } from '../../src/store/sql/sql-store.ts';
 import { SqliteDb } from '../../src/store/sqlite/sqlite-db.ts';
 import type { Store } from '../../src/store/store.ts';
-import { createTestDatabase, STORE_KINDS, type StoreKind, seedProject } from '../helpers/stores.ts';
+import {
+  createTestDatabase,
+  STORE_KINDS,
+  type StoreKind,
+  seedProject,
+  seedSource,
+  testAttempt,
+  testEndpoint,
+  testInboundEvent,
+} from '../helpers/stores.ts';
 
 function event(projectId: ProjectId, sourceId: SourceId, key: string): NewInboundEvent {
-  const body = Buffer.from(JSON.stringify({ id: key }));
-  return {
-    id: newId('event'),
-    projectId,
-    sourceId,
-    dedupeKey: `id:${key}`,
-    providerEventId: key,
-    eventType: 'push',
-    method: 'POST',
-    url: `/in/${sourceId}`,
-    headers: { 'content-type': 'application/json' },
-    body,
-    bodySha256: createHash('sha256').update(body).digest('hex'),
-    jsonValid: true,
-    verification: { ok: true, detail: 'test' },
-    credentialId: null,
-    routingKey: null,
-    receivedAtMs: 1000,
-    decided: null,
-  };
+  // Pending (a routing job), with a body already checked.
+  return testInboundEvent(projectId, sourceId, key, { jsonValid: true, decided: null });
 }
 
 /**
@@ -92,19 +81,7 @@ for (const kind of STORE_KINDS) {
       const { db, store, finish, version, close } = await openBefore(kind, 'inbound_events_keyed_by_project');
       try {
         const projectId = await seedProject(store);
-        const sourceId = newId('source');
-        await store.insertSource({
-          id: sourceId,
-          projectId,
-          name: 's',
-          provider: null,
-          settings: {},
-          secretsSealed: null,
-          publicKey: null,
-          handshakeStateSealed: null,
-          createdAtMs: 1,
-          updatedAtMs: 1,
-        });
+        const sourceId = await seedSource(store, projectId);
         const before = [event(projectId, sourceId, 'a'), event(projectId, sourceId, 'b')];
         await store.insertInboundEvents(before);
 
@@ -152,24 +129,13 @@ for (const kind of STORE_KINDS) {
 }
 
 function attempt(c: ClaimedDelivery, n: number, outcome: 'succeeded' | 'failed'): AttemptRecord {
-  return {
-    id: newId('attempt'),
-    projectId: c.projectId,
-    deliveryId: c.id,
-    messageId: c.messageId,
-    endpointId: c.endpointId,
+  return testAttempt(c, {
     attemptNumber: n,
     startedAtMs: 2000 + n,
-    durationMs: 5,
     outcome,
     statusCode: outcome === 'succeeded' ? 200 : 503,
-    errorKind: null,
-    errorMessage: null,
-    responseHeaders: { 'content-type': 'text/plain' },
     responseBody: outcome,
-    responseBodyTruncated: false,
-    nextAttemptAtMs: null,
-  };
+  });
 }
 
 for (const kind of STORE_KINDS) {
@@ -179,35 +145,7 @@ for (const kind of STORE_KINDS) {
       try {
         const projectId = await seedProject(store);
         const endpointId = newId('endpoint');
-        await store.insertEndpoint({
-          id: endpointId,
-          projectId,
-          url: 'https://receiver.example/hooks',
-          name: 'main',
-          description: '',
-          eventTypes: [],
-          objectTypes: [],
-          headers: {},
-          rateLimitPerSecond: null,
-          maxConcurrency: 4,
-          timeoutMs: 15_000,
-          signatureScheme: 'standard-webhooks',
-          signatureHeader: null,
-          secretsSealed: 'sealed',
-          enabled: true,
-          health: {
-            state: 'active',
-            consecutiveFailures: INITIAL_ENDPOINT_HEALTH.consecutiveFailures,
-            firstFailureAtMs: null,
-            failedSinceSuccess: 0,
-            lastSuccessAtMs: null,
-            changedAtMs: null,
-            reason: null,
-            version: 0,
-          },
-          createdAtMs: 100,
-          updatedAtMs: 100,
-        });
+        await store.insertEndpoint(testEndpoint(projectId, { id: endpointId, eventTypes: [] }));
         const messageId = newId('message');
         await store.insertMessages([
           {

@@ -6,12 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { StoreUnavailableError } from '../../src/domain/errors.ts';
 import { newId, type ProjectId, type SourceId } from '../../src/domain/ids.ts';
-import type { NewInboundEvent } from '../../src/store/inbound-store.ts';
 import { createSqlStore } from '../../src/store/sql/sql-store.ts';
 import { SqliteDb } from '../../src/store/sqlite/sqlite-db.ts';
 import { EVENT_LOOP_HOLDER, WRITER_THREAD_HOLDER, WriteLock } from '../../src/store/sqlite/write-lock.ts';
 import type { Store } from '../../src/store/store.ts';
-import { seedProject } from '../helpers/stores.ts';
+import { seedProject, seedSource, testInboundEvent } from '../helpers/stores.ts';
 
 describe('cross-thread SQLite write lock', () => {
   it('makes the event loop wait, without blocking it, while another thread holds the lock', async () => {
@@ -47,27 +46,7 @@ describe('cross-thread SQLite write lock', () => {
   });
 });
 
-function event(projectId: ProjectId, sourceId: SourceId, key: string): NewInboundEvent {
-  return {
-    id: newId('event'),
-    projectId,
-    sourceId,
-    dedupeKey: `id:${key}`,
-    providerEventId: key,
-    eventType: 'push',
-    method: 'POST',
-    url: `/in/${sourceId}`,
-    headers: { 'content-type': 'application/json' },
-    body: Buffer.from(JSON.stringify({ key, bytes: 'x'.repeat(500) })),
-    bodySha256: null,
-    jsonValid: 'unchecked',
-    verification: { ok: true, detail: 'test' },
-    credentialId: null,
-    routingKey: null,
-    receivedAtMs: 1000,
-    decided: { status: 'routed', tenantId: null },
-  };
-}
+const event = testInboundEvent;
 
 describe('SQLite writer thread', () => {
   let dir: string;
@@ -82,19 +61,7 @@ describe('SQLite writer thread', () => {
     store = createSqlStore(db);
     await store.migrate();
     projectId = await seedProject(store);
-    sourceId = newId('source');
-    await store.insertSource({
-      id: sourceId,
-      projectId,
-      name: 's',
-      provider: null,
-      settings: {},
-      secretsSealed: null,
-      publicKey: null,
-      handshakeStateSealed: null,
-      createdAtMs: 1,
-      updatedAtMs: 1,
-    });
+    sourceId = await seedSource(store, projectId);
   });
   after(async () => {
     await store.close();
