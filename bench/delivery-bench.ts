@@ -26,7 +26,7 @@ import { newId, type ProjectId } from '../src/domain/ids.ts';
 import { createSecretBox } from '../src/security/secret-box.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
-import { microsPer, processesCpuMs } from './cpu-time.ts';
+import { microsPer, processesCpuMs, settle } from './cpu-time.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -424,12 +424,15 @@ async function main(): Promise<void> {
           const bareRuns: Result[] = [];
           const hookRuns: Result[] = [];
           for (let round = 0; round < ROUNDS; round++) {
+            // Each run starts on a quiet machine (the previous run's checkpoint or vacuum done).
+            await settle();
             bareRuns.push(
               await withCpu(false, () =>
                 bareLoop([...urls], messages, Math.min(128, PER_ENDPOINT_CONCURRENCY * urls.length)),
               ),
             );
             await receiver.take(); // the bare loop measures its own latency
+            await settle();
             hookRuns.push(
               await withCpu(kind === 'postgres', () => hookyardMaxRate(hy, receiver, [...urls], messages)),
             );
@@ -444,10 +447,17 @@ async function main(): Promise<void> {
           }
           process.stdout.write(`${label} bare undici loop  ${fmt(bare)}\n`);
           process.stdout.write(`${label} hookyard          ${fmt(hook)}\n`);
+          // Each round's ratio is taken against the bare run of the same round (the machine's speed
+          // drifts between rounds); the median of those is the figure.
+          const ratios = hookRuns
+            .map((r, i) => r.perSecond / (bareRuns[i] as Result).perSecond)
+            .sort((a, b) => a - b);
+          const ratio = ratios[Math.floor(ratios.length / 2)] as number;
           process.stdout.write(
-            `${label} ratio hookyard/bare ${(hook.perSecond / bare.perSecond).toFixed(2)}\n`,
+            `${label} ratio hookyard/bare ${ratio.toFixed(2)} (median of the rounds' ratios: ${ratios.map((r) => r.toFixed(2)).join(', ')})\n`,
           );
         }
+        await settle();
         const barePace = await barePaced(one[0] as string, PACED_RATE, PACED_SECONDS);
         await receiver.take();
         const paced = await hookyardPaced(hy, receiver, one[0] as string, PACED_RATE, PACED_SECONDS);
