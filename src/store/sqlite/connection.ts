@@ -25,9 +25,12 @@ export class SqliteConnection implements SyncExecutor {
   /** `synchronous` NORMAL leaves the WAL fsync to the caller (see wal-sync.ts); FULL fsyncs in COMMIT. */
   constructor(file: string, options: { synchronous: 'NORMAL' | 'FULL'; setWalMode: boolean }) {
     this.db = new Database(file);
-    // A new database's page size (the pragma does nothing once the file has pages).
-    if (options.setWalMode) this.db.pragma(`page_size = ${process.env.HY_PAGE ?? 8192}`);
-    if (options.setWalMode) this.db.pragma('journal_mode = WAL');
+    if (options.setWalMode) {
+      // A new database's page size: it takes effect only while the file is empty, so it comes
+      // before WAL mode writes the header (an existing file keeps its own).
+      this.db.pragma(`page_size = ${NEW_DATABASE_PAGE_SIZE}`);
+      this.db.pragma('journal_mode = WAL');
+    }
     this.db.pragma(`synchronous = ${options.synchronous}`);
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
