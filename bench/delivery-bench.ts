@@ -26,7 +26,7 @@ import { newId, type ProjectId } from '../src/domain/ids.ts';
 import { createSecretBox } from '../src/security/secret-box.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
-import { microsPer, processesCpuMs, settle } from './cpu-time.ts';
+import { median, microsPer, processesCpuMs, settle } from './cpu-time.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -449,10 +449,8 @@ async function main(): Promise<void> {
           process.stdout.write(`${label} hookyard          ${fmt(hook)}\n`);
           // Each round's ratio is taken against the bare run of the same round (the machine's speed
           // drifts between rounds); the median of those is the figure.
-          const ratios = hookRuns
-            .map((r, i) => r.perSecond / (bareRuns[i] as Result).perSecond)
-            .sort((a, b) => a - b);
-          const ratio = ratios[Math.floor(ratios.length / 2)] as number;
+          const ratios = hookRuns.map((r, i) => r.perSecond / (bareRuns[i] as Result).perSecond);
+          const ratio = median(ratios);
           process.stdout.write(
             `${label} ratio hookyard/bare ${ratio.toFixed(2)} (median of the rounds' ratios: ${ratios.map((r) => r.toFixed(2)).join(', ')})\n`,
           );

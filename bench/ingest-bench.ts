@@ -14,7 +14,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres.js';
-import { microsPer, processCpuMs, processesCpuMs, settle } from './cpu-time.ts';
+import { median, microsPer, processCpuMs, processesCpuMs, settle } from './cpu-time.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -308,14 +308,6 @@ async function startBare(): Promise<Target> {
     probe: { pid: child.pid, database: false },
     stop: () => stop(child),
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 export interface IngestBenchResult {

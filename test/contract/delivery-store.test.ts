@@ -7,16 +7,12 @@ import {
   newId,
   type ProjectId,
 } from '../../src/domain/ids.ts';
-import type {
-  ClaimedDelivery,
-  DeliveryCompletion,
-  EndpointRecord,
-  NewMessage,
-} from '../../src/store/delivery-store.ts';
+import type { ClaimedDelivery, DeliveryCompletion, EndpointRecord } from '../../src/store/delivery-store.ts';
 import {
   testAttempt as attemptFor,
   testEndpoint as endpoint,
   HEALTHY_ENDPOINT as HEALTHY,
+  testMessage as message,
   openTestStore,
   STORE_VARIANTS,
   seedProject as seedProjectRow,
@@ -25,38 +21,6 @@ import {
 
 function seedProject(t: TestStore): Promise<ProjectId> {
   return seedProjectRow(t.store);
-}
-
-function message(
-  projectId: ProjectId,
-  endpointIds: EndpointId[],
-  extra: Partial<NewMessage['message']> = {},
-  options: { idempotencyNotBeforeMs?: number; status?: 'pending' | 'failed' } = {},
-): NewMessage {
-  const id = newId('message');
-  return {
-    message: {
-      id,
-      projectId,
-      eventType: 'invoice.paid',
-      objectType: null,
-      credentialId: null,
-      userId: null,
-      orderingKey: null,
-      idempotencyKey: null,
-      body: JSON.stringify({ webhookId: id, payload: { n: 1 } }),
-      createdAtMs: 1000,
-      ...extra,
-    },
-    deliveries: endpointIds.map((endpointId) => ({
-      id: newId('delivery'),
-      endpointId,
-      status: options.status ?? 'pending',
-    })),
-    ...(options.idempotencyNotBeforeMs !== undefined
-      ? { idempotencyNotBeforeMs: options.idempotencyNotBeforeMs }
-      : {}),
-  };
 }
 
 function success(c: ClaimedDelivery, nowMs = 2000): DeliveryCompletion {

@@ -4,12 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { INITIAL_ENDPOINT_HEALTH } from '../../src/domain/endpoint-health.ts';
-import { newId, type ProjectId, type SourceId } from '../../src/domain/ids.ts';
+import { type EndpointId, newId, type ProjectId, type SourceId } from '../../src/domain/ids.ts';
 import type {
   AttemptRecord,
   ClaimedDelivery,
   EndpointHealthRecord,
   EndpointRecord,
+  NewMessage,
 } from '../../src/store/delivery-store.ts';
 import type { NewInboundEvent } from '../../src/store/inbound-store.ts';
 import { openStore } from '../../src/store/open-store.ts';
@@ -207,5 +208,38 @@ export function testAttempt(c: ClaimedDelivery, extra: Partial<AttemptRecord> = 
     responseBodyTruncated: false,
     nextAttemptAtMs: null,
     ...extra,
+  };
+}
+
+/** A message with one pending delivery per endpoint id (not stored); `extra` overrides message fields. */
+export function testMessage(
+  projectId: ProjectId,
+  endpointIds: EndpointId[],
+  extra: Partial<NewMessage['message']> = {},
+  options: { idempotencyNotBeforeMs?: number; status?: 'pending' | 'failed' } = {},
+): NewMessage {
+  const id = newId('message');
+  return {
+    message: {
+      id,
+      projectId,
+      eventType: 'invoice.paid',
+      objectType: null,
+      credentialId: null,
+      userId: null,
+      orderingKey: null,
+      idempotencyKey: null,
+      body: JSON.stringify({ webhookId: id, payload: { n: 1 } }),
+      createdAtMs: 1000,
+      ...extra,
+    },
+    deliveries: endpointIds.map((endpointId) => ({
+      id: newId('delivery'),
+      endpointId,
+      status: options.status ?? 'pending',
+    })),
+    ...(options.idempotencyNotBeforeMs !== undefined
+      ? { idempotencyNotBeforeMs: options.idempotencyNotBeforeMs }
+      : {}),
   };
 }

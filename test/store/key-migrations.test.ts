@@ -21,6 +21,7 @@ import {
   testAttempt,
   testEndpoint,
   testInboundEvent,
+  testMessage,
 } from '../helpers/stores.ts';
 
 function event(projectId: ProjectId, sourceId: SourceId, key: string): NewInboundEvent {
@@ -146,24 +147,9 @@ for (const kind of STORE_KINDS) {
         const projectId = await seedProject(store);
         const endpointId = newId('endpoint');
         await store.insertEndpoint(testEndpoint(projectId, { id: endpointId, eventTypes: [] }));
-        const messageId = newId('message');
-        await store.insertMessages([
-          {
-            message: {
-              id: messageId,
-              projectId,
-              eventType: 'invoice.paid',
-              objectType: null,
-              credentialId: null,
-              userId: null,
-              orderingKey: null,
-              idempotencyKey: null,
-              body: '{}',
-              createdAtMs: 1000,
-            },
-            deliveries: [{ id: newId('delivery'), endpointId, status: 'pending' }],
-          },
-        ]);
+        const published = testMessage(projectId, [endpointId], { body: '{}' });
+        const messageId = published.message.id;
+        await store.insertMessages([published]);
         const [claimed] = await store.claimDueDeliveries({ limit: 10, nowMs: 5000, leaseMs: 1000 });
         assert.ok(claimed);
         const failedTry = attempt(claimed, 1, 'failed');
