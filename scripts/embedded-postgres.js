@@ -30,6 +30,9 @@ export async function startEmbeddedPostgres(options = {}) {
   const flags = ['-c', 'max_connections=400', '-c', 'listen_addresses=127.0.0.1'];
   if (!options.durable)
     flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  // For measurements: more server settings, e.g. HOOKYARD_PG_FLAGS='shared_preload_libraries=pg_stat_statements'.
+  for (const setting of (process.env.HOOKYARD_PG_FLAGS ?? '').split(/\s+/).filter(Boolean))
+    flags.push('-c', setting);
   const pg = new EmbeddedPostgres({
     databaseDir: path.join(dir, 'data'),
     port,

@@ -73,4 +73,38 @@ describe('PostgreSQL plans of the delivery hot path', () => {
     assert.match(plan, /Index Scan using deliveries_pkey on deliveries/, plan);
     assert.doesNotMatch(plan, /deliveries_due|Seq Scan on deliveries|Hash Join|Bitmap/, plan);
   });
+  it('keeps the primary-key lookups once the outcome statement is prepared and planned generically', async () => {
+    // The driver prepares a statement that keeps coming back (postgres-db.ts); after five runs
+    // PostgreSQL may switch a prepared statement to one generic plan, made without the values.
+    // plan_cache_mode forces that plan here, so it is the one checked.
+    const outcomes = JSON.stringify(
+      Array.from({ length: 30 }, (_, i) => ({
+        status: 'succeeded',
+        next: 1,
+        updated: 1,
+        made: 1,
+        started: 1,
+        code: 200,
+        kind: null,
+        id: `dlv_${(i + 1) * 10}`,
+        pending: 'pending',
+      })),
+    );
+    await client.query('BEGIN');
+    try {
+      await client.query(PG_POINT_LOOKUPS_LAZY_COMMIT);
+      await client.query("SET LOCAL plan_cache_mode = 'force_generic_plan'");
+      await client.query({
+        name: 'complete_generic',
+        text: toPg(PG_COMPLETE_DELIVERIES),
+        values: ['[]', outcomes],
+      });
+      const { rows } = await client.query(`EXPLAIN EXECUTE complete_generic('[]', '${outcomes}')`);
+      const plan = rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+      assert.match(plan, /Index Scan using deliveries_pkey on deliveries/, plan);
+      assert.doesNotMatch(plan, /deliveries_due|Seq Scan on deliveries|Hash Join|Bitmap/, plan);
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  });
 });
