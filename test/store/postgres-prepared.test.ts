@@ -49,4 +49,31 @@ describe('PostgreSQL prepared statements', () => {
     assert.ok(!texts.some((s) => s.includes('AS once')), 'a one-off statement is not prepared');
     assert.ok(!texts.some((s) => s.includes('AS total')), 'a statement with 100 parameters is not prepared');
   });
+
+  it('never prepares a statement that selects *, whose result an added column would change', async () => {
+    await db.run('CREATE TABLE gadgets (id INTEGER PRIMARY KEY, label TEXT)');
+    await db.run("INSERT INTO gadgets VALUES (1, 'one')");
+    for (let i = 0; i < 5; i++) await db.get('SELECT * FROM gadgets WHERE id = ?', [1]);
+    assert.ok(!(await preparedTexts()).some((s) => s.includes('FROM gadgets')));
+    await db.run('ALTER TABLE gadgets ADD COLUMN colour TEXT');
+    assert.deepEqual(await db.get('SELECT * FROM gadgets WHERE id = ?', [1]), {
+      id: 1,
+      label: 'one',
+      colour: null,
+    });
+  });
+
+  it('runs a prepared statement again unprepared when a migration changed its result under it', async () => {
+    await db.run('CREATE TABLE widgets (id INTEGER PRIMARY KEY, label TEXT)');
+    await db.run("INSERT INTO widgets VALUES (1, 'one')");
+    const sql = 'SELECT id, label FROM widgets WHERE id = ?';
+    for (let i = 0; i < 4; i++) assert.equal((await db.get<{ label: string }>(sql, [1]))?.label, 'one');
+    assert.ok(
+      (await preparedTexts()).some((s) => s.includes('FROM widgets')),
+      'prepared before the change',
+    );
+    // What another process's migration could do: the prepared statement's result type changes.
+    await db.run('ALTER TABLE widgets ALTER COLUMN id TYPE BIGINT');
+    for (let i = 0; i < 3; i++) assert.deepEqual(await db.get(sql, [1]), { id: 1, label: 'one' });
+  });
 });

@@ -4,7 +4,6 @@ import type { Db, SqlExecutor, SqlValue } from '../sql/db.ts';
 
 const INT8_OID = 20;
 
-/** Rewrites `?` placeholders to `$1…$n` once per distinct statement. */
 /**
  * A statement as PostgreSQL gets it: `?` rewritten to `$n`, and a name once the same text has run
  * PREPARE_AFTER times. A named statement is parsed and planned once per connection and then only
@@ -12,6 +11,12 @@ const INT8_OID = 20;
  * in the planner alone (pg_stat_statements, docs/benchmarks.md). Texts with many parameters
  * (multi-row VALUES, one text per row count) stay unnamed, and so does everything past
  * MAX_PREPARED distinct texts, so a connection holds a bounded set of statements.
+ *
+ * A migration run by another process (a rolling deploy) can change what a prepared statement
+ * returns; PostgreSQL then refuses it ("cached plan must not change result type") on every
+ * connection that prepared it. Texts that select `*` are never prepared (an added column changes
+ * their result), and a statement refused that way is unnamed from then on and, outside a
+ * transaction, run again at once (see `query`).
  */
 interface PgStatement {
   text: string;
@@ -21,6 +26,8 @@ interface PgStatement {
 const PREPARE_AFTER = 3;
 const MAX_PREPARED = 200;
 const MAX_PREPARED_PARAMS = 64;
+const SELECTS_STAR = /(SELECT|RETURNING|\.)\s*\*/i;
+const NEVER = Number.NEGATIVE_INFINITY;
 const statements = new Map<string, PgStatement>();
 let prepared = 0;
 
@@ -34,6 +41,7 @@ function toPg(sql: string, params: readonly SqlValue[]): pg.QueryConfig {
   if (
     st.name === undefined &&
     ++st.runs >= PREPARE_AFTER &&
+    !SELECTS_STAR.test(st.text) &&
     prepared < MAX_PREPARED &&
     params.length <= MAX_PREPARED_PARAMS
   ) {
@@ -67,29 +75,44 @@ function translate(err: unknown): unknown {
   return err;
 }
 
+/** SQLSTATE 0A000 with this text: a prepared statement's result changed under it. */
+const RESULT_CHANGED = /cached plan must not change result type/;
+
+/**
+ * Runs a statement. A prepared one that PostgreSQL refuses because its result changed is unnamed
+ * for good; on the pool (not in a transaction, which the error has aborted) it runs again at once.
+ */
+async function query(client: pg.Pool | pg.PoolClient, sql: string, params: readonly SqlValue[]) {
+  const config = toPg(sql, params);
+  try {
+    return await client.query(config);
+  } catch (err) {
+    if (config.name === undefined || !RESULT_CHANGED.test((err as Error).message ?? '')) throw translate(err);
+    const st = statements.get(sql);
+    if (st) {
+      st.name = undefined;
+      st.runs = NEVER;
+    }
+    if (!(client instanceof pg.Pool)) throw translate(err);
+    try {
+      return await client.query({ text: config.text, values: config.values });
+    } catch (again) {
+      throw translate(again);
+    }
+  }
+}
+
 function executor(client: pg.Pool | pg.PoolClient): SqlExecutor {
   return {
     dialect: 'postgres',
     async all<T>(sql: string, params: readonly SqlValue[] = []) {
-      try {
-        return (await client.query(toPg(sql, params))).rows as T[];
-      } catch (err) {
-        throw translate(err);
-      }
+      return (await query(client, sql, params)).rows as T[];
     },
     async get<T>(sql: string, params: readonly SqlValue[] = []) {
-      try {
-        return (await client.query(toPg(sql, params))).rows[0] as T | undefined;
-      } catch (err) {
-        throw translate(err);
-      }
+      return (await query(client, sql, params)).rows[0] as T | undefined;
     },
     async run(sql: string, params: readonly SqlValue[] = []) {
-      try {
-        return { changes: (await client.query(toPg(sql, params))).rowCount ?? 0 };
-      } catch (err) {
-        throw translate(err);
-      }
+      return { changes: (await query(client, sql, params)).rowCount ?? 0 };
     },
   };
 }
