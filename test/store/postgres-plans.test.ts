@@ -32,6 +32,20 @@ describe('PostgreSQL plans of the delivery hot path', () => {
     let n = 0;
     return sql.replace(/\?/g, () => `$${++n}`);
   };
+  /** A batch of 30 outcomes of backlog rows, as the outcome statement's JSON parameter. */
+  const outcomes = JSON.stringify(
+    Array.from({ length: 30 }, (_, i) => ({
+      status: 'succeeded',
+      next: 1,
+      updated: 1,
+      made: 1,
+      started: 1,
+      code: 200,
+      kind: null,
+      id: `dlv_${(i + 1) * 10}`,
+      pending: 'pending',
+    })),
+  );
   async function planOf(settings: string, sql: string, params: unknown[]): Promise<string> {
     await client.query('BEGIN');
     try {
@@ -55,21 +69,7 @@ describe('PostgreSQL plans of the delivery hot path', () => {
   });
   it('records a batch of outcomes by primary-key lookups, not by reading the pending backlog', async () => {
     await client.query('ANALYZE deliveries');
-    const outcomes = Array.from({ length: 30 }, (_, i) => ({
-      status: 'succeeded',
-      next: 1,
-      updated: 1,
-      made: 1,
-      started: 1,
-      code: 200,
-      kind: null,
-      id: `dlv_${(i + 1) * 10}`,
-      pending: 'pending',
-    }));
-    const plan = await planOf(PG_POINT_LOOKUPS_LAZY_COMMIT, PG_COMPLETE_DELIVERIES, [
-      '[]',
-      JSON.stringify(outcomes),
-    ]);
+    const plan = await planOf(PG_POINT_LOOKUPS_LAZY_COMMIT, PG_COMPLETE_DELIVERIES, ['[]', outcomes]);
     assert.match(plan, /Index Scan using deliveries_pkey on deliveries/, plan);
     assert.doesNotMatch(plan, /deliveries_due|Seq Scan on deliveries|Hash Join|Bitmap/, plan);
   });
@@ -77,19 +77,6 @@ describe('PostgreSQL plans of the delivery hot path', () => {
     // The driver prepares a statement that keeps coming back (postgres-db.ts); after five runs
     // PostgreSQL may switch a prepared statement to one generic plan, made without the values.
     // plan_cache_mode forces that plan here, so it is the one checked.
-    const outcomes = JSON.stringify(
-      Array.from({ length: 30 }, (_, i) => ({
-        status: 'succeeded',
-        next: 1,
-        updated: 1,
-        made: 1,
-        started: 1,
-        code: 200,
-        kind: null,
-        id: `dlv_${(i + 1) * 10}`,
-        pending: 'pending',
-      })),
-    );
     await client.query('BEGIN');
     try {
       await client.query(PG_POINT_LOOKUPS_LAZY_COMMIT);
