@@ -31,7 +31,7 @@ const NEVER = Number.NEGATIVE_INFINITY;
 const statements = new Map<string, PgStatement>();
 let prepared = 0;
 
-function toPg(sql: string, params: readonly SqlValue[]): pg.QueryConfig {
+function toPg(sql: string, params: readonly SqlValue[]): PgStatement {
   let st = statements.get(sql);
   if (st === undefined) {
     let n = 0;
@@ -47,7 +47,7 @@ function toPg(sql: string, params: readonly SqlValue[]): pg.QueryConfig {
   ) {
     st.name = `hy_${++prepared}`;
   }
-  return { text: st.text, name: st.name, values: params as unknown[] };
+  return st;
 }
 
 // Node errors that mean "the server is not reachable", and SQLSTATE classes that mean the same.
@@ -83,19 +83,18 @@ const RESULT_CHANGED = /cached plan must not change result type/;
  * for good; on the pool (not in a transaction, which the error has aborted) it runs again at once.
  */
 async function query(client: pg.Pool | pg.PoolClient, sql: string, params: readonly SqlValue[]) {
-  const config = toPg(sql, params);
+  const st = toPg(sql, params);
+  const name = st.name;
+  const values = params as unknown[];
   try {
-    return await client.query(config);
+    return await client.query({ text: st.text, name, values });
   } catch (err) {
-    if (config.name === undefined || !RESULT_CHANGED.test((err as Error).message ?? '')) throw translate(err);
-    const st = statements.get(sql);
-    if (st) {
-      st.name = undefined;
-      st.runs = NEVER;
-    }
+    if (name === undefined || !RESULT_CHANGED.test((err as Error).message ?? '')) throw translate(err);
+    st.name = undefined;
+    st.runs = NEVER;
     if (!(client instanceof pg.Pool)) throw translate(err);
     try {
-      return await client.query({ text: config.text, values: config.values });
+      return await client.query({ text: st.text, values });
     } catch (again) {
       throw translate(again);
     }

@@ -390,20 +390,25 @@ export const PG_COMPLETE_DELIVERIES = `WITH a AS (
   FROM json_to_recordset(CAST(? AS json)) AS v(id text, status text, next bigint, updated bigint, made integer, started bigint, code integer, kind text, pending text)
   WHERE deliveries.id = v.id AND deliveries.status = v.pending`;
 
+/** A commit that does not wait for the WAL flush: claims and outcomes (LAZY_DURABILITY_JOBS). */
+const PG_LAZY_COMMIT_SETTING = "set_config('synchronous_commit', 'off', true)";
 /**
  * For one transaction: rows found by primary-key lookups only. Statements that name deliveries by
  * id and also say `status = 'pending'` otherwise get plans that read the partial index
  * deliveries_due, i.e. the whole backlog (a hash join, or a BitmapAnd while the table has no
  * statistics yet).
  */
-/** A commit that does not wait for the WAL flush: claims and outcomes (LAZY_DURABILITY_JOBS). */
-const PG_LAZY_COMMIT_SETTING = "set_config('synchronous_commit', 'off', true)";
 const POINT_LOOKUP_SETTINGS = `set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
   set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)`;
 export const PG_POINT_LOOKUPS = `SELECT ${POINT_LOOKUP_SETTINGS}`;
 /** The same, and a commit that does not wait for the WAL flush (LAZY_DURABILITY_JOBS). */
 export const PG_POINT_LOOKUPS_LAZY_COMMIT = `SELECT ${POINT_LOOKUP_SETTINGS}, ${PG_LAZY_COMMIT_SETTING}`;
 /** Gives claimed deliveries back (both dialects; `marks` from paddedIn). */
+/**
+ * For a claim's transaction: the due rows come from deliveries_due in order (not a scan of the
+ * table or a bitmap over it), and the lease's commit does not wait for the WAL flush.
+ */
+const PG_CLAIM_SETTINGS = `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), ${PG_LAZY_COMMIT_SETTING}`;
 export const releaseDeliveriesSql = (marks: string): string =>
   `UPDATE deliveries SET next_attempt_at_ms = ? WHERE status = 'pending' AND id IN (${marks})`;
 
@@ -945,9 +950,7 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
           // has no statistics yet, and the planner would rather sort every pending row each time,
           // so the other plans are switched off for this transaction. Losing a lease in a crash is
           // harmless (the row stays pending), so the commit does not wait for the WAL flush.
-          await tx.get(
-            `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), ${PG_LAZY_COMMIT_SETTING}`,
-          );
+          await tx.get(PG_CLAIM_SETTINGS);
           return tx.all<ClaimRow>(
             `WITH candidates AS (
              SELECT d.id, d.endpoint_id, d.next_attempt_at_ms, d.seq FROM deliveries d WHERE ${filter}
