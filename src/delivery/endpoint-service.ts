@@ -8,7 +8,7 @@ import { HookyardError, notFound } from '../domain/errors.ts';
 import { validateEventTypeFilters, validateObjectTypeFilters } from '../domain/event-type-filter.ts';
 import { type EndpointId, newId, type ProjectId } from '../domain/ids.ts';
 import type { SecretBox } from '../security/secret-box.ts';
-import type { EndpointRecord, SignatureScheme } from '../store/delivery-store.ts';
+import { type EndpointRecord, NEW_ENDPOINT_HEALTH, type SignatureScheme } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
 import { wakeDeliveryWorkers } from './delivery-wakeup.ts';
 import { checkDeliveryUrl, checkEgressAddress, InvalidDeliveryUrlError } from './egress-guard.ts';
@@ -215,16 +215,7 @@ export function createEndpointService(deps: {
         signatureHeader: null,
         secretsSealed: sealEndpointSecrets(secrets, entries),
         enabled: true,
-        health: {
-          state: 'active',
-          consecutiveFailures: 0,
-          firstFailureAtMs: null,
-          failedSinceSuccess: 0,
-          lastSuccessAtMs: null,
-          changedAtMs: null,
-          reason: null,
-          version: 0,
-        },
+        health: { ...NEW_ENDPOINT_HEALTH },
         createdAtMs: nowMs,
         updatedAtMs: nowMs,
       };

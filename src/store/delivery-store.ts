@@ -29,6 +29,18 @@ export interface EndpointHealthRecord {
   version: number;
 }
 
+/** A new endpoint's health: active, nothing failed or succeeded yet, never changed. */
+export const NEW_ENDPOINT_HEALTH: Readonly<EndpointHealthRecord> = Object.freeze({
+  state: 'active',
+  consecutiveFailures: 0,
+  firstFailureAtMs: null,
+  failedSinceSuccess: 0,
+  lastSuccessAtMs: null,
+  changedAtMs: null,
+  reason: null,
+  version: 0,
+});
+
 export interface EndpointRecord {
   id: EndpointId;
   projectId: ProjectId;

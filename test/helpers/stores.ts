@@ -3,14 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { INITIAL_ENDPOINT_HEALTH } from '../../src/domain/endpoint-health.ts';
 import { type EndpointId, newId, type ProjectId, type SourceId } from '../../src/domain/ids.ts';
-import type {
-  AttemptRecord,
-  ClaimedDelivery,
-  EndpointHealthRecord,
-  EndpointRecord,
-  NewMessage,
+import {
+  type AttemptRecord,
+  type ClaimedDelivery,
+  type EndpointHealthRecord,
+  type EndpointRecord,
+  NEW_ENDPOINT_HEALTH,
+  type NewMessage,
 } from '../../src/store/delivery-store.ts';
 import type { NewInboundEvent } from '../../src/store/inbound-store.ts';
 import { openStore } from '../../src/store/open-store.ts';
@@ -123,16 +123,7 @@ export async function seedSource(store: Store, projectId: ProjectId): Promise<So
 }
 
 /** An endpoint's health before anything happened to it. */
-export const HEALTHY_ENDPOINT: EndpointHealthRecord = {
-  state: 'active',
-  consecutiveFailures: INITIAL_ENDPOINT_HEALTH.consecutiveFailures,
-  firstFailureAtMs: null,
-  failedSinceSuccess: 0,
-  lastSuccessAtMs: null,
-  changedAtMs: null,
-  reason: null,
-  version: 0,
-};
+export const HEALTHY_ENDPOINT: EndpointHealthRecord = { ...NEW_ENDPOINT_HEALTH };
 
 /** An endpoint row for store-level tests (not stored; `extra` overrides any field). */
 export function testEndpoint(projectId: ProjectId, extra: Partial<EndpointRecord> = {}): EndpointRecord {
