@@ -21,6 +21,14 @@ export function processCpuMs(pid: number): number | null {
   return cpuMsOf(`/proc/${pid}/stat`);
 }
 
+/**
+ * CPU ms of a process's main thread (its task with the process's own id): for a Node.js server,
+ * the event loop, apart from its worker threads (SQLite's writer) and libuv's pool.
+ */
+export function mainThreadCpuMs(pid: number): number | null {
+  return cpuMsOf(`/proc/${pid}/task/${pid}/stat`);
+}
+
 /** CPU ms of every process whose command name is `name` (e.g. the PostgreSQL server's processes). */
 export function processesCpuMs(name: string): number | null {
   if (!existsSync('/proc')) return null;
@@ -54,23 +62,35 @@ export function microsPer(beforeMs: number | null, afterMs: number | null, units
   return ((afterMs - beforeMs) * 1000) / units;
 }
 
-/** The machine's busy share (0..1) over `ms`, from /proc/stat; null without /proc. */
-async function busyShare(ms: number): Promise<number | null> {
-  const read = () => {
-    try {
-      const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number);
-      if (!f || f.length < 5) return null;
-      const idle = (f[3] ?? 0) + (f[4] ?? 0);
-      return { idle, total: f.reduce((a, b) => a + b, 0) };
-    } catch {
-      return null;
-    }
-  };
-  const a = read();
-  await new Promise((r) => setTimeout(r, ms));
-  const b = read();
+/** The machine's CPU ticks so far (idle counts iowait too), from /proc/stat; null without /proc. */
+export function machineTicks(): { idle: number; total: number } | null {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number);
+    if (!f || f.length < 5) return null;
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    return { idle, total: f.reduce((a, b) => a + b, 0) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The machine's busy share (0..1) between two readings of machineTicks, or null. A run that
+ * leaves the cores idle is bound by its pipeline (requests waiting on a commit), not by CPU.
+ */
+export function busyBetween(
+  a: ReturnType<typeof machineTicks>,
+  b: ReturnType<typeof machineTicks>,
+): number | null {
   if (!a || !b || b.total === a.total) return null;
   return 1 - (b.idle - a.idle) / (b.total - a.total);
+}
+
+/** The machine's busy share (0..1) over `ms`; null without /proc. */
+async function busyShare(ms: number): Promise<number | null> {
+  const a = machineTicks();
+  await new Promise((r) => setTimeout(r, ms));
+  return busyBetween(a, machineTicks());
 }
 
 /**

@@ -14,7 +14,16 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres.js';
-import { median, microsPer, processCpuMs, processesCpuMs, settle } from './cpu-time.ts';
+import {
+  busyBetween,
+  machineTicks,
+  mainThreadCpuMs,
+  median,
+  microsPer,
+  processCpuMs,
+  processesCpuMs,
+  settle,
+} from './cpu-time.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -101,12 +110,16 @@ export interface LoadResult {
   total: number;
   /** CPU of the server process (all its threads) per request, µs; null without /proc. */
   serverCpuUs: number | null;
+  /** CPU of the server's main thread (the event loop) per request, µs. */
+  eventLoopCpuUs: number | null;
+  /** The machine's busy share over the run (0..1; under ~0.9 the run was not bound by CPU). */
+  machineBusy: number | null;
   /** CPU of the PostgreSQL server's processes per request, µs (Hookyard on PostgreSQL only). */
   databaseCpuUs: number | null;
 }
 
 /** What the load generator measures (the CPU figures are read around it). */
-type LoadFigures = Omit<LoadResult, 'serverCpuUs' | 'databaseCpuUs'>;
+type LoadFigures = Omit<LoadResult, 'serverCpuUs' | 'eventLoopCpuUs' | 'machineBusy' | 'databaseCpuUs'>;
 
 /** What to read CPU time from while the measured run goes. */
 interface CpuProbe {
@@ -185,13 +198,19 @@ async function drive(
   probe: CpuProbe = { pid: undefined, database: false },
 ): Promise<LoadResult> {
   const server0 = probe.pid === undefined ? null : processCpuMs(probe.pid);
+  const loop0 = probe.pid === undefined ? null : mainThreadCpuMs(probe.pid);
   const database0 = probe.database ? processesCpuMs('postgres') : null;
+  const machine0 = machineTicks();
   const result = await driveLoad(name, url, durationSeconds);
+  const machine1 = machineTicks();
   const server1 = probe.pid === undefined ? null : processCpuMs(probe.pid);
+  const loop1 = probe.pid === undefined ? null : mainThreadCpuMs(probe.pid);
   const database1 = probe.database ? processesCpuMs('postgres') : null;
   return {
     ...result,
     serverCpuUs: microsPer(server0, server1, result.total),
+    eventLoopCpuUs: microsPer(loop0, loop1, result.total),
+    machineBusy: busyBetween(machine0, machine1),
     databaseCpuUs: microsPer(database0, database1, result.total),
   };
 }
@@ -356,10 +375,13 @@ export async function runIngestBench(): Promise<IngestBenchResult> {
         errors: runs.reduce((n, r) => n + r.errors, 0),
         total: runs.reduce((n, r) => n + r.total, 0),
         serverCpuUs: cpu((r) => r.serverCpuUs),
+        eventLoopCpuUs: cpu((r) => r.eventLoopCpuUs),
+        machineBusy: cpu((r) => r.machineBusy),
         databaseCpuUs: cpu((r) => r.databaseCpuUs),
       };
     });
     const cpuCell = (v: number | null) => (v === null ? '' : Math.round(v));
+    const busyCell = (v: number | null) => (v === null ? '' : `${Math.round(v * 100)}%`);
     process.stdout.write(
       `\nIngest: ${loadTool}, ${connections} connections, ${roundCount} alternating rounds of ${seconds} s per server, 1 KiB signed JSON body, ${randomIds ? 'random' : 'sequential'} delivery ids, Node ${process.version}, ${os.cpus().length} cores\n`,
     );
@@ -373,6 +395,8 @@ export async function runIngestBench(): Promise<IngestBenchResult> {
           'p50 ms': x.p50Ms,
           'p99 ms': x.p99Ms,
           'server CPU µs/req': cpuCell(x.serverCpuUs),
+          'event loop µs/req': cpuCell(x.eventLoopCpuUs),
+          'machine busy': busyCell(x.machineBusy),
         })),
       ),
     );
@@ -384,11 +408,13 @@ export async function runIngestBench(): Promise<IngestBenchResult> {
         scenario: r.name,
         'req/s (2xx)': Math.round(r.requestsPerSecond),
         'ratio vs bare': r.ratio.toFixed(2),
-        'p50 ms': r.p50Ms,
-        'p99 ms': r.p99Ms,
+        'p50 ms': Number(r.p50Ms.toFixed(2)),
+        'p99 ms': Number(r.p99Ms.toFixed(2)),
         'non-2xx': r.non2xx,
         errors: r.errors,
         'server CPU µs/req': cpuCell(r.serverCpuUs),
+        'event loop µs/req': cpuCell(r.eventLoopCpuUs),
+        'machine busy': busyCell(r.machineBusy),
         'database CPU µs/req': cpuCell(r.databaseCpuUs),
       })),
     );
