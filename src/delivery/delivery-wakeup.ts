@@ -78,8 +78,11 @@ export function wakeDeliveryWorkers(store: Store): void {
 export interface LocalDeliveryWorker {
   /** How long hand-off leases last. */
   readonly leaseMs: number;
-  /** Reserves room for one delivery to this endpoint; false when its lane or project is full. */
-  reserve(projectId: ProjectId, endpointId: EndpointId): boolean;
+  /**
+   * Reserves room for one delivery to this endpoint; false when its lane or project is full, or
+   * when the endpoint is `limited` (limits of its own) and another process may be sending for it.
+   */
+  reserve(projectId: ProjectId, endpointId: EndpointId, limited: boolean): boolean;
   /** Reserved deliveries that were committed (leased): send them. */
   handOff(deliveries: ClaimedDelivery[]): void;
   /** Reserved deliveries that were not committed (a duplicate, or the transaction failed). */

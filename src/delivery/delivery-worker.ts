@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.ts';
 import {
@@ -51,6 +52,10 @@ import { signDelivery } from './signer.ts';
  *   claimed ahead of everyone else's work. Claimed deliveries a lane cannot take are released.
  * - Wake-ups are immediate (publish signal, LISTEN/NOTIFY) with a poll as fallback for retries
  *   coming due and for leases that ran out.
+ * Across processes (PostgreSQL): an endpoint with limits of its own (maxConcurrency,
+ * rateLimitPerSecond) is sent for by one worker at a time, the holder of its endpoint lease; the
+ * others' claims skip it. The holder renews the lease while it has work for the endpoint and gives
+ * it up once it has had none for a renewal period, so the limits hold for the whole deployment.
  * Outcomes are written in batches (one transaction per batch); health updates are folded per
  * endpoint and written with compare-and-set, so several workers never lose one.
  */
@@ -92,6 +97,13 @@ export interface DeliveryWorkerOptions {
   /** Pooled connections per origin. Default 64. */
   connectionsPerOrigin?: number;
   createHttpClient?: (allow: readonly Cidr[]) => DeliveryHttpClient;
+  /**
+   * Endpoint leases (see the top of this file). Default: on where several processes share the
+   * store (PostgreSQL), off on SQLite (one process).
+   */
+  endpointLeases?: boolean;
+  /** How long an endpoint lease holds unrenewed. Default 30 s; it is renewed every third of that. */
+  endpointLeaseMs?: number;
 }
 
 export interface DeliveryWorkerStats {
@@ -138,6 +150,8 @@ interface Lane {
   baseQueueLimit: number;
   deepestQueueLimit: number;
   rateLimitPerSecond: number | null;
+  /** The endpoint has limits of its own: with endpoint leases, it sends only under its lease. */
+  limited: boolean;
   tokenTimer: NodeJS.Timeout | undefined;
   ready: boolean;
   /** Left out of the last claim because it was full; a claim is due once it drains. */
@@ -156,6 +170,8 @@ const MAX_EXCLUDED = 1024;
 /** How long a dropped lane's earned depth is kept, and for how many endpoints at most. */
 const EARNED_DEPTH_TTL_MS = 10_000;
 const MAX_EARNED_DEPTHS = 10_000;
+/** Renewals that a lane without its lease asks for come at most this often. */
+const LEASE_RETRY_MS = 1000;
 
 function sameHealth(a: EndpointHealthRecord, b: Omit<EndpointHealthRecord, 'version'>): boolean {
   return (
@@ -192,6 +208,14 @@ export function createDeliveryWorker(
   const healthPolicy = options.healthPolicy ?? DEFAULT_ENDPOINT_HEALTH_POLICY;
   const defaultSchedule = options.retrySchedule ?? DEFAULT_RETRY_SCHEDULE;
   const random = options.random ?? Math.random;
+  const useLeases = options.endpointLeases ?? store.kind === 'postgres';
+  const endpointLeaseMs = options.endpointLeaseMs ?? 30_000;
+  /**
+   * How long after asking a lease is ours by our own clock. The database set its end at least
+   * endpointLeaseMs after the request left; the margin covers clocks that run at different rates.
+   */
+  const leaseValidMs = endpointLeaseMs - Math.min(1000, endpointLeaseMs / 10);
+  const leaseHolder = `w_${randomBytes(12).toString('base64url')}`;
   const operatorAllow = parseEgressAllowList(options.egressAllow ?? []);
   const createHttpClient =
     options.createHttpClient ??
@@ -222,6 +246,14 @@ export function createDeliveryWorker(
   const reservedByEndpoint = new Map<EndpointId, number>();
   let reservedTotal = 0;
   const handOffs = new Set<Promise<unknown>>();
+  /**
+   * Endpoint leases this worker holds: until when by performance.now(), and whether a send went
+   * under it since the last renewal (an unused lease of an idle lane is given up).
+   */
+  const heldLeases = new Map<EndpointId, { validUntil: number; used: boolean }>();
+  let leaseTimer: NodeJS.Timeout | undefined;
+  let leaseRun: Promise<void> | null = null;
+  let lastLeaseRunAt = Number.NEGATIVE_INFINITY;
 
   let started = false;
   let stopping = false;
@@ -300,6 +332,7 @@ export function createDeliveryWorker(
         baseQueueLimit: 1,
         deepestQueueLimit: 1,
         rateLimitPerSecond: null,
+        limited: false,
         tokenTimer: undefined,
         ready: false,
         excluded: false,
@@ -314,6 +347,7 @@ export function createDeliveryWorker(
     // The newest configuration wins (a change bumps updatedAtMs and recompiles).
     lane.maxInFlight = endpoint.maxConcurrency ?? defaultEndpointConcurrency;
     lane.rateLimitPerSecond = endpoint.rateLimitPerSecond;
+    lane.limited = isLimited(endpoint);
     // A rate-limited lane holds about two seconds of sends, so waiting never outlives a lease.
     // Otherwise it holds at most a quarter of its project's buffer, so one saturated endpoint
     // cannot fill its project's share and hold up the project's other endpoints. And never more
@@ -393,6 +427,15 @@ export function createDeliveryWorker(
         }
         waiting.add(lane);
         continue;
+      }
+      if (lane.limited && useLeases) {
+        const lease = heldLeases.get(lane.id);
+        if (lease === undefined || lease.validUntil <= performance.now()) {
+          // Not ours (any more): the renewal takes it again or gives the lane's work back.
+          renewLeasesSoon();
+          continue;
+        }
+        lease.used = true;
       }
       if (lane.rateLimitPerSecond !== null) {
         const waitMs = limiter.tryTake(lane.id, lane.rateLimitPerSecond, performance.now());
@@ -806,8 +849,10 @@ export function createDeliveryWorker(
 
   // ---- hand-off from a publisher in this process ---------------------------------------
 
-  function reserve(projectId: ProjectId, endpointId: EndpointId): boolean {
+  function reserve(projectId: ProjectId, endpointId: EndpointId, limited: boolean): boolean {
     if (!started || stopping) return false;
+    // Another process may hold a limited endpoint: its work goes through a claim.
+    if (useLeases && limited && !holdsLease(endpointId)) return false;
     if (inFlight + queued + reservedTotal >= maxBuffered) return false;
     if ((projectLoad.get(projectId) ?? 0) >= projectCap) return false;
     const lane = lanes.get(endpointId);
@@ -867,6 +912,7 @@ export function createDeliveryWorker(
           excludeEndpointIds: limits.endpoints,
           excludeProjectIds: limits.projects,
           candidateWindow: narrowWindow ? 'narrow' : 'wide',
+          ...(useLeases ? { leaseHolder } : {}),
         });
       } catch (err) {
         log.error({ err }, 'could not claim deliveries; retrying at the next poll');
@@ -900,6 +946,7 @@ export function createDeliveryWorker(
     asked: Readonly<Record<string, number>> | null,
   ): Promise<number> {
     const release: DeliveryId[] = [];
+    const needLease: Array<{ d: ClaimedDelivery; endpoint: CompiledEndpoint }> = [];
     const got = new Map<EndpointId, number>();
     const handedOff = asked === null;
     for (const d of claimed) {
@@ -922,6 +969,32 @@ export function createDeliveryWorker(
         failUnattempted(d, nowMs);
         continue;
       }
+      if (useLeases && isLimited(endpoint) && !holdsLease(endpoint.id)) {
+        needLease.push({ d, endpoint });
+        continue;
+      }
+      place(d, endpoint);
+    }
+    if (needLease.length > 0) {
+      // Claims skip endpoints other holders have, so this is a free endpoint or a race for one.
+      const held = await takeLeases([...new Set(needLease.map((n) => n.endpoint.id))]);
+      for (const { d, endpoint } of needLease) {
+        if (held.has(endpoint.id)) place(d, endpoint);
+        else release.push(d.id);
+      }
+    }
+    pump();
+    released += release.length;
+    if (release.length > 0) {
+      try {
+        await store.releaseDeliveries(release, nowMs);
+      } catch (err) {
+        log.error({ err }, 'could not release deliveries; they come back when their lease ends');
+      }
+    }
+    return release.length;
+
+    function place(d: ClaimedDelivery, endpoint: CompiledEndpoint): void {
       const lane = laneFor(endpoint);
       // A handed-off delivery has its room reserved (just turned into this slot).
       const room = handedOff ? 1 : laneRoom(lane);
@@ -936,23 +1009,104 @@ export function createDeliveryWorker(
         if (room <= 0) lane.excluded = true;
         if (projectFull) excludedProjects.add(lane.projectId);
         release.push(d.id);
-        continue;
+        return;
       }
       lane.queue.push({ delivery: d, endpoint });
       queued++;
       addLoad(lane.projectId, 1);
       markReady(lane);
     }
-    pump();
-    released += release.length;
-    if (release.length > 0) {
-      try {
-        await store.releaseDeliveries(release, nowMs);
-      } catch (err) {
-        log.error({ err }, 'could not release deliveries; they come back when their lease ends');
-      }
+  }
+
+  // ---- endpoint leases -------------------------------------------------------------------
+
+  function isLimited(endpoint: CompiledEndpoint): boolean {
+    return endpoint.maxConcurrency !== null || endpoint.rateLimitPerSecond !== null;
+  }
+
+  function holdsLease(id: EndpointId): boolean {
+    const lease = heldLeases.get(id);
+    return lease !== undefined && lease.validUntil > performance.now();
+  }
+
+  /** Takes or extends leases; returns the ids held now (none when the store cannot answer). */
+  async function takeLeases(ids: EndpointId[]): Promise<Set<EndpointId>> {
+    const askedAt = performance.now();
+    let got: EndpointId[];
+    try {
+      got = await store.holdEndpointLeases(leaseHolder, ids, endpointLeaseMs);
+    } catch (err) {
+      log.error({ err, endpoints: ids.length }, 'could not take endpoint leases');
+      return new Set();
     }
-    return release.length;
+    for (const id of got) {
+      const lease = heldLeases.get(id);
+      if (lease) lease.validUntil = askedAt + leaseValidMs;
+      else heldLeases.set(id, { validUntil: askedAt + leaseValidMs, used: true });
+    }
+    return new Set(got);
+  }
+
+  function renewLeasesSoon(): void {
+    if (performance.now() - lastLeaseRunAt >= LEASE_RETRY_MS) startLeaseRun();
+  }
+
+  function startLeaseRun(): void {
+    if (leaseRun || stopping) return;
+    lastLeaseRunAt = performance.now();
+    leaseRun = renewLeases()
+      .catch((err: unknown) => log.error({ err }, 'endpoint lease renewal failed'))
+      .finally(() => {
+        leaseRun = null;
+        checkIdle();
+      });
+  }
+
+  /**
+   * Every third of a lease: extends the leases of endpoints with work (or sends since the last
+   * run), gives up the rest, and takes the lease of any limited lane with work that lost its own.
+   * A lane whose lease another holder took gives its waiting deliveries back to be claimed there.
+   */
+  async function renewLeases(): Promise<void> {
+    const keep: EndpointId[] = [];
+    const drop: EndpointId[] = [];
+    for (const [id, lease] of heldLeases) {
+      const lane = lanes.get(id);
+      const busy =
+        lease.used ||
+        (lane !== undefined && (lane.queue.length > 0 || lane.inFlight > 0 || lane.tokenTimer !== undefined));
+      lease.used = false;
+      (busy ? keep : drop).push(id);
+    }
+    for (const lane of lanes.values()) {
+      if (lane.limited && lane.queue.length > 0 && !heldLeases.has(lane.id)) keep.push(lane.id);
+    }
+    for (const id of drop) heldLeases.delete(id);
+    if (drop.length > 0) await store.releaseEndpointLeases(leaseHolder, drop);
+    if (keep.length === 0) return;
+    const held = await takeLeases(keep);
+    if (held.size === 0 && keep.some((id) => heldLeases.has(id))) return; // store unreachable: retry
+    const giveBack: DeliveryId[] = [];
+    for (const id of keep) {
+      const lane = lanes.get(id);
+      if (held.has(id)) {
+        if (lane) markReady(lane);
+        continue;
+      }
+      heldLeases.delete(id);
+      if (!lane) continue;
+      for (const job of lane.queue) giveBack.push(job.delivery.id);
+      queued -= lane.queue.length;
+      addLoad(lane.projectId, -lane.queue.length);
+      lane.queue = [];
+      dropLaneIfIdle(lane);
+    }
+    pump();
+    if (giveBack.length > 0) {
+      log.warn({ deliveries: giveBack.length }, 'endpoint lease taken by another worker; work given back');
+      released += giveBack.length;
+      await store.releaseDeliveries(giveBack, clock.nowMs());
+    }
   }
 
   // ---- idle and lifecycle ----------------------------------------------------------------
@@ -969,6 +1123,7 @@ export function createDeliveryWorker(
       healthRun === null &&
       notices.size === 0 &&
       handOffs.size === 0 &&
+      leaseRun === null &&
       reservedTotal === 0
     );
   }
@@ -995,6 +1150,10 @@ export function createDeliveryWorker(
       unlistenRemote = await listenForRemoteWakes(store, wake);
       pollTimer = setInterval(wake, pollIntervalMs);
       pollTimer.unref();
+      if (useLeases) {
+        leaseTimer = setInterval(startLeaseRun, endpointLeaseMs / 3);
+        leaseTimer.unref();
+      }
       wake();
     },
     wake,
@@ -1014,7 +1173,9 @@ export function createDeliveryWorker(
       await unlistenRemote?.();
       if (pollTimer) clearInterval(pollTimer);
       if (retryTimer) clearTimeout(retryTimer.timer);
+      if (leaseTimer) clearInterval(leaseTimer);
       await claiming;
+      await leaseRun;
       await Promise.all([...handOffs]);
       // Not started yet: give them back so another process can take them at once.
       const giveBack: DeliveryId[] = [];
@@ -1037,6 +1198,13 @@ export function createDeliveryWorker(
         await flushing;
         await healthRun;
         await Promise.all([...notices]);
+      }
+      if (heldLeases.size > 0) {
+        // Nothing is in flight: another process may take these endpoints at once.
+        await store
+          .releaseEndpointLeases(leaseHolder, [...heldLeases.keys()])
+          .catch((err: unknown) => log.error({ err }, 'could not give up endpoint leases on stop'));
+        heldLeases.clear();
       }
       await Promise.all([...httpClients.values()].map((c) => c.close()));
       httpClients.clear();

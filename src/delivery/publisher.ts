@@ -260,13 +260,19 @@ async function commitMessages(
   routesByProject: ReadonlyMap<ProjectId, readonly EndpointRoute[]>,
 ): Promise<PublishResult[]> {
   const local = localDeliveryWorker(store);
+  const limited = new Set<EndpointId>();
+  for (const routes of routesByProject.values()) for (const r of routes) if (r.limited) limited.add(r.id);
   const reservations: Array<Array<{ projectId: ProjectId; endpointId: EndpointId }>> = messages.map(() => []);
   let unleased = 0;
   messages.forEach((m, i) => {
     for (const d of m.deliveries) {
       if (d.status !== 'pending') continue;
       // Ordered messages always go through a claim, which keeps them in publish order.
-      if (local && m.message.orderingKey === null && local.reserve(m.message.projectId, d.endpointId)) {
+      if (
+        local &&
+        m.message.orderingKey === null &&
+        local.reserve(m.message.projectId, d.endpointId, limited.has(d.endpointId))
+      ) {
         d.leasedUntilMs = nowMs + local.leaseMs;
         reservations[i]?.push({ projectId: m.message.projectId, endpointId: d.endpointId });
       } else {

@@ -79,6 +79,8 @@ export interface EndpointRoute {
   updatedAtMs: number;
   healthState: EndpointHealthState;
   consecutiveFailures: number;
+  /** The endpoint has a maxConcurrency or rateLimitPerSecond of its own (see holdEndpointLeases). */
+  limited: boolean;
   /** The project's delivery settings (the same on every route of a project); null = defaults. */
   retryDelaysMs: number[] | null;
   egressAllow: string[] | null;
@@ -192,6 +194,11 @@ export interface ClaimOptions {
    * (PostgreSQL locks every row it looks at).
    */
   candidateWindow?: 'wide' | 'narrow';
+  /**
+   * The claiming worker's lease-holder id (see holdEndpointLeases): endpoints whose lease another
+   * holder has are skipped. Without it, leases are not looked at.
+   */
+  leaseHolder?: string;
 }
 
 /** A claimed delivery with what sending it needs, minus the endpoint's (cached) configuration. */
@@ -317,6 +324,20 @@ export interface DeliveryStore {
   releaseDeliveries(ids: readonly DeliveryId[], nextAttemptAtMs: number): Promise<void>;
   /** Records outcomes (attempts and delivery states) in one transaction. */
   completeDeliveries(completions: readonly DeliveryCompletion[]): Promise<void>;
+
+  /**
+   * Endpoint leases (one sending worker at a time for an endpoint with its own limits): takes or
+   * extends the lease of each endpoint that is free, expired or already `holder`'s, until
+   * `leaseMs` from now on the database's clock, and returns the ids `holder` now holds. The
+   * database decides, so of several holders asking at once exactly one gets each endpoint.
+   */
+  holdEndpointLeases(
+    holder: string,
+    endpointIds: readonly EndpointId[],
+    leaseMs: number,
+  ): Promise<EndpointId[]>;
+  /** Gives up `holder`'s leases on these endpoints (others' are left alone). */
+  releaseEndpointLeases(holder: string, endpointIds: readonly EndpointId[]): Promise<void>;
 
   getDeliverySettings(projectId: ProjectId): Promise<DeliverySettingsRecord | null>;
   putDeliverySettings(settings: DeliverySettingsRecord): Promise<void>;

@@ -104,6 +104,7 @@ for (const { kind, sqliteWriterThread, name } of STORE_VARIANTS) {
           updatedAtMs: 100,
           healthState: 'active',
           consecutiveFailures: 0,
+          limited: true,
           retryDelaysMs: null,
           egressAllow: null,
         },
@@ -420,6 +421,73 @@ for (const { kind, sqliteWriterThread, name } of STORE_VARIANTS) {
         next.map((x) => x.endpointId),
         [a.id],
       );
+      await drainAll();
+    });
+
+    it('leases an endpoint to one holder at a time; claims skip endpoints another holder has', async () => {
+      await drainAll();
+      const projectId = await seedProject(t);
+      const a = { ...endpoint(projectId), maxConcurrency: null };
+      const b = { ...endpoint(projectId), maxConcurrency: null };
+      const limited = { ...endpoint(projectId), maxConcurrency: null, rateLimitPerSecond: 5 };
+      for (const e of [a, b, limited]) await t.store.insertEndpoint(e);
+      const routes = await t.store.listEndpointRoutes(projectId);
+      assert.deepEqual(
+        routes.map((r) => [r.id, r.limited]).sort(),
+        [
+          [a.id, false],
+          [b.id, false],
+          [limited.id, true],
+        ].sort(),
+      );
+      // Ten holders ask at once: the database gives the lease to exactly one.
+      const holders = Array.from({ length: 10 }, (_, i) => `w_${i}`);
+      const answers = await Promise.all(holders.map((h) => t.store.holdEndpointLeases(h, [a.id], 60_000)));
+      const winners = holders.filter((_, i) => answers[i]?.includes(a.id));
+      assert.equal(winners.length, 1);
+      const owner = winners[0] as string;
+      const other = holders.find((h) => h !== owner) as string;
+      // The holder extends its own lease; another holder gets nothing while it lasts.
+      assert.deepEqual(await t.store.holdEndpointLeases(owner, [a.id, a.id], 60_000), [a.id]);
+      assert.deepEqual(await t.store.holdEndpointLeases(other, [a.id], 60_000), []);
+      await t.store.insertMessages([message(projectId, [a.id, b.id]), message(projectId, [a.id, b.id])]);
+      const seenByOther = await t.store.claimDueDeliveries({
+        limit: 10,
+        nowMs: 5000,
+        leaseMs: 1000,
+        leaseHolder: other,
+      });
+      assert.deepEqual(
+        seenByOther.map((x) => x.endpointId),
+        [b.id, b.id],
+      );
+      const seenByOwner = await t.store.claimDueDeliveries({
+        limit: 10,
+        nowMs: 5000,
+        leaseMs: 1000,
+        leaseHolder: owner,
+      });
+      assert.deepEqual(
+        seenByOwner.map((x) => x.endpointId),
+        [a.id, a.id],
+      );
+      // Given up (only by its holder), the endpoint is free for the next.
+      await t.store.releaseEndpointLeases(other, [a.id]);
+      assert.deepEqual(await t.store.holdEndpointLeases(other, [a.id], 60_000), []);
+      await t.store.releaseEndpointLeases(owner, [a.id]);
+      assert.deepEqual(
+        (await t.store.holdEndpointLeases(other, [a.id, b.id], 60_000)).sort(),
+        [a.id, b.id].sort(),
+      );
+      // An expired lease is anyone's: a lease of 0 ms has ended by the next statement.
+      assert.deepEqual(await t.store.holdEndpointLeases(other, [limited.id], 0), [limited.id]);
+      await new Promise((r) => setTimeout(r, 5));
+      assert.deepEqual(await t.store.holdEndpointLeases(owner, [limited.id], 60_000), [limited.id]);
+      // Deleting an endpoint deletes its lease.
+      assert.equal(await t.store.deleteEndpoint(projectId, limited.id), true);
+      await t.store.insertEndpoint({ ...limited });
+      assert.deepEqual(await t.store.holdEndpointLeases(other, [limited.id], 60_000), [limited.id]);
+      await t.store.releaseEndpointLeases(other, [a.id, b.id, limited.id]);
       await drainAll();
     });
 

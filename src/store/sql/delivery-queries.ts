@@ -634,6 +634,19 @@ const CLAIM_JOINS = `JOIN messages m ON m.id = d.message_id
 const FIFO_GUARD = `(d.ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries p
   WHERE p.endpoint_id = d.endpoint_id AND p.ordering_key = d.ordering_key AND p.status = 'pending' AND p.seq < d.seq))`;
 
+/** The database's clock in epoch ms: leases are compared on one clock, whatever the hosts' say. */
+function dbNowMs(dialect: Db['dialect']): string {
+  return dialect === 'postgres'
+    ? 'CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)'
+    : "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
+}
+
+/** A claim's filter on leases: skip endpoints another holder (the one parameter) holds now. */
+function leaseGuard(dialect: Db['dialect']): string {
+  return `NOT EXISTS (SELECT 1 FROM endpoint_leases l
+    WHERE l.endpoint_id = d.endpoint_id AND l.holder <> ? AND l.until_ms > ${dbNowMs(dialect)})`;
+}
+
 export function createDeliveryQueries(db: Db): DeliveryStore {
   async function getEventType(projectId: ProjectId, name: string): Promise<EventTypeRecord | null> {
     const row = await db.get<EventTypeRow>('SELECT * FROM event_types WHERE project_id = ? AND name = ?', [
@@ -677,10 +690,12 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
         health_state: string;
         consecutive_failures: number;
         updated_at_ms: number;
+        limited: number | boolean;
         retry_delays_ms: string | null;
         egress_allow: string | null;
       }>(
         `SELECT e.id, e.event_types, e.object_types, e.enabled, e.health_state, e.consecutive_failures, e.updated_at_ms,
+           (e.max_concurrency IS NOT NULL OR e.rate_limit_per_second IS NOT NULL) AS limited,
            s.retry_delays_ms, s.egress_allow
          FROM endpoints e LEFT JOIN delivery_settings s ON s.project_id = e.project_id
          WHERE e.project_id = ? ORDER BY e.id`,
@@ -694,6 +709,7 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
         updatedAtMs: Number(r.updated_at_ms),
         healthState: r.health_state as EndpointHealthState,
         consecutiveFailures: Number(r.consecutive_failures),
+        limited: r.limited === true || Number(r.limited) === 1,
         retryDelaysMs: r.retry_delays_ms === null ? null : (JSON.parse(r.retry_delays_ms) as number[]),
         egressAllow: r.egress_allow === null ? null : (JSON.parse(r.egress_allow) as string[]),
       }));
@@ -718,6 +734,7 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
           [projectId, id],
         );
         await tx.run('DELETE FROM deliveries WHERE project_id = ? AND endpoint_id = ?', [projectId, id]);
+        await tx.run('DELETE FROM endpoint_leases WHERE endpoint_id = ?', [id]);
         return true;
       });
     },
@@ -932,13 +949,19 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
       excludeEndpointIds = [],
       excludeProjectIds = [],
       candidateWindow = 'wide',
+      leaseHolder,
     }) {
       const endpoints = paddedIn(excludeEndpointIds);
       const projects = paddedIn(excludeProjectIds);
       const filter = `d.status = 'pending' AND d.next_attempt_at_ms <= ?
         AND d.endpoint_id NOT IN (${endpoints.marks}) AND d.project_id NOT IN (${projects.marks})
-        AND ${FIFO_GUARD}`;
-      const filterParams = [nowMs, ...endpoints.params, ...projects.params];
+        AND ${FIFO_GUARD}${leaseHolder === undefined ? '' : ` AND ${leaseGuard(db.dialect)}`}`;
+      const filterParams = [
+        nowMs,
+        ...endpoints.params,
+        ...projects.params,
+        ...(leaseHolder === undefined ? [] : [leaseHolder]),
+      ];
       // Candidates are a bounded window of the oldest due rows; the per-endpoint cap picks from them.
       const capped = perEndpointLimit < limit || Object.keys(endpointLimits).length > 0;
       const candidates = capped && candidateWindow === 'wide' ? limit * CANDIDATE_FACTOR : limit;
@@ -1005,6 +1028,32 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
         } else {
           await db.run(releaseDeliveriesSql(p.marks), params);
         }
+      }
+    },
+    async holdEndpointLeases(holder, endpointIds, leaseMs) {
+      const held: EndpointId[] = [];
+      for (const chunk of chunks([...new Set(endpointIds)])) {
+        const now = dbNowMs(db.dialect);
+        // An upsert whose update applies only to a free, expired or own lease: the row lock
+        // makes a second asker wait for the first's commit, then see the lease taken.
+        const rows = await db.all<{ endpoint_id: string }>(
+          `INSERT INTO endpoint_leases (endpoint_id, holder, until_ms) VALUES ${chunk.map(() => `(?, ?, ${now} + ?)`).join(', ')}
+           ON CONFLICT (endpoint_id) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms
+           WHERE endpoint_leases.holder = excluded.holder OR endpoint_leases.until_ms <= ${now}
+           RETURNING endpoint_id`,
+          chunk.flatMap((id) => [id, holder, leaseMs]),
+        );
+        for (const r of rows) held.push(r.endpoint_id as EndpointId);
+      }
+      return held;
+    },
+    async releaseEndpointLeases(holder, endpointIds) {
+      for (const chunk of chunks(endpointIds)) {
+        const p = paddedIn(chunk);
+        await db.run(`DELETE FROM endpoint_leases WHERE holder = ? AND endpoint_id IN (${p.marks})`, [
+          holder,
+          ...p.params,
+        ]);
       }
     },
     async completeDeliveries(completions) {
