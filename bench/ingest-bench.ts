@@ -1,11 +1,16 @@
 // Ingest benchmark: drives POST /in/{sourceId} with a signed 1 KiB JSON body (GitHub scheme; each
 // request a new X-GitHub-Delivery so every one is a new event and a real commit) from this process
 // with autocannon, at 50 connections on loopback, and compares with bare node:http verifying the
-// same HMAC without storing, measured in the same run. Servers run as child processes.
+// same HMAC without storing, measured in the same run. With the SQLite store it also measures the
+// floor: the same minimal server storing each request in SQLite with group commit (see
+// minimal-store-server.js), and prints Hookyard's rate as a share of it. Servers run as child
+// processes.
 //   node --import tsx bench/ingest-bench.ts [--seconds 10] [--rounds 3] [--connections 50]
 //     [--store sqlite|postgres|both] [--load wrk|autocannon] [--ids sequential|random]
-// All servers start once; each round drives every one of them in turn (the bare server first in odd
-// rounds, last in even ones) once the machine is quiet again, and the summary gives medians.
+//     [--floor true|false]
+// All servers start once; each round drives every one of them in turn (in order in odd rounds, in
+// reverse in even ones, so the bare server is first, then last) once the machine is quiet again,
+// and the summary gives medians.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +42,8 @@ const { values } = parseArgs({
     // random bits per delivery (like GitHub's GUIDs or Stripe's ids), which lands each insert on
     // a different page of the dedupe index.
     ids: { type: 'string', default: 'sequential' },
+    // `false` skips the floor (minimal-store-server.js), which only runs with the SQLite store.
+    floor: { type: 'string', default: 'true' },
   },
 });
 const randomIds = values.ids === 'random';
@@ -329,28 +336,76 @@ async function startBare(): Promise<Target> {
   };
 }
 
+async function startFloor(): Promise<Target> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hy-floor-'));
+  const cleanup = async (child?: ChildProcess) => {
+    if (child) await stop(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  let started: Awaited<ReturnType<typeof spawnServer>>;
+  try {
+    started = await spawnServer(
+      ['bench/minimal-store-server.js'],
+      { BENCH_SECRET: SECRET, BENCH_DATA_DIR: dataDir },
+      /listening (\d+)/,
+    );
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  const { child, match } = started;
+  try {
+    const url = `http://127.0.0.1:${match[1]}/`;
+    await drive('warm-up', url, 2);
+    return {
+      name: 'minimal node:http + HMAC + SQLite group commit (floor)',
+      url,
+      probe: { pid: child.pid, database: false },
+      stop: () => cleanup(child),
+    };
+  } catch (err) {
+    await cleanup(child);
+    throw err;
+  }
+}
+
 export interface IngestBenchResult {
-  /** Every measured run: round r (1-based), the bare server first in odd rounds and last in even ones. */
+  /** Every measured run: round r (1-based), in the order servers started (the bare server first). */
   rounds: Array<{ round: number; results: LoadResult[] }>;
   /** Per scenario: the median over rounds of its rate, latencies and CPU, and of its ratio to the bare run of the same round. */
   summary: Array<LoadResult & { ratio: number }>;
+  /** Median over rounds of Hookyard on SQLite's rate over the floor's; null when either did not run. */
+  shareOfFloor: number | null;
 }
 
 /**
- * Runs the bare server and Hookyard (per store) side by side, all started once, alternating in
- * `rounds` rounds: this VM's speed drifts by up to 2x within an hour, so a figure is compared only
- * with the bare run of its own round, and the summary takes medians over rounds.
+ * Runs the bare server, the floor (with SQLite) and Hookyard (per store) side by side, all started
+ * once, alternating in `rounds` rounds: this VM's speed drifts by up to 2x within an hour, so a
+ * figure is compared only with the bare run (or the floor run) of its own round, and the summary
+ * takes medians over rounds.
  */
 export async function runIngestBench(): Promise<IngestBenchResult> {
   const kinds =
     values.store === 'both' ? (['sqlite', 'postgres'] as const) : [values.store as 'sqlite' | 'postgres'];
   const targets: Target[] = [];
+  let floor: Target | undefined;
+  let sqliteHookyard: Target | undefined;
   try {
     targets.push(await startBare());
-    for (const kind of kinds) targets.push(await startHookyard(kind));
+    if (values.floor !== 'false' && kinds.includes('sqlite')) {
+      floor = await startFloor();
+      targets.push(floor);
+    }
+    for (const kind of kinds) {
+      const t = await startHookyard(kind);
+      if (kind === 'sqlite') sqliteHookyard = t;
+      targets.push(t);
+    }
     const rounds: IngestBenchResult['rounds'] = [];
     for (let round = 1; round <= roundCount; round++) {
-      const order = round % 2 === 1 ? targets : [...targets.slice(1), targets[0] as Target];
+      // Reversed, not rotated: besides the bare server, the floor and Hookyard on SQLite (read as
+      // a pair) must also swap places, or the drift within a round biases their ratio one way.
+      const order = round % 2 === 1 ? targets : [...targets].reverse();
       const byName = new Map<string, LoadResult>();
       for (const t of order) {
         await settle();
@@ -418,7 +473,24 @@ export async function runIngestBench(): Promise<IngestBenchResult> {
         'database CPU µs/req': cpuCell(r.databaseCpuUs),
       })),
     );
-    return { rounds, summary };
+    const floorIndex = floor ? targets.indexOf(floor) : -1;
+    const sqliteIndex = sqliteHookyard ? targets.indexOf(sqliteHookyard) : -1;
+    const shareOfFloor =
+      floorIndex < 0 || sqliteIndex < 0
+        ? null
+        : median(
+            rounds.map(
+              (r) =>
+                (r.results[sqliteIndex] as LoadResult).requestsPerSecond /
+                (r.results[floorIndex] as LoadResult).requestsPerSecond,
+            ),
+          );
+    if (shareOfFloor !== null) {
+      process.stdout.write(
+        `Hookyard on SQLite reaches ${shareOfFloor.toFixed(2)} of the floor's rate (the median of each round's ratio): the share of what the simplest durable design reaches on this machine.\n`,
+      );
+    }
+    return { rounds, summary, shareOfFloor };
   } finally {
     for (const t of targets.reverse()) await t.stop();
   }
