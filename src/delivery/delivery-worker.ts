@@ -979,7 +979,7 @@ export function createDeliveryWorker(
       // Claims skip endpoints other holders have, so this is a free endpoint or a race for one.
       const held = await takeLeases([...new Set(needLease.map((n) => n.endpoint.id))]);
       for (const { d, endpoint } of needLease) {
-        if (held.has(endpoint.id)) place(d, endpoint);
+        if (held?.has(endpoint.id)) place(d, endpoint);
         else release.push(d.id);
       }
     }
@@ -1029,15 +1029,15 @@ export function createDeliveryWorker(
     return lease !== undefined && lease.validUntil > performance.now();
   }
 
-  /** Takes or extends leases; returns the ids held now (none when the store cannot answer). */
-  async function takeLeases(ids: EndpointId[]): Promise<Set<EndpointId>> {
+  /** Takes or extends leases; returns the ids held now, or null when the store did not answer. */
+  async function takeLeases(ids: EndpointId[]): Promise<Set<EndpointId> | null> {
     const askedAt = performance.now();
     let got: EndpointId[];
     try {
       got = await store.holdEndpointLeases(leaseHolder, ids, endpointLeaseMs);
     } catch (err) {
       log.error({ err, endpoints: ids.length }, 'could not take endpoint leases');
-      return new Set();
+      return null;
     }
     for (const id of got) {
       const lease = heldLeases.get(id);
@@ -1085,7 +1085,8 @@ export function createDeliveryWorker(
     if (drop.length > 0) await store.releaseEndpointLeases(leaseHolder, drop);
     if (keep.length === 0) return;
     const held = await takeLeases(keep);
-    if (held.size === 0 && keep.some((id) => heldLeases.has(id))) return; // store unreachable: retry
+    // The store did not answer: the leases stay as they were (sends stop when one would end).
+    if (held === null) return;
     const giveBack: DeliveryId[] = [];
     for (const id of keep) {
       const lane = lanes.get(id);

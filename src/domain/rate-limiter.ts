@@ -7,8 +7,8 @@
  * refilled buckets are evicted; when more than `maxBuckets` keys are live at once the least
  * recently used bucket is dropped, which at worst lets that key burst once more.
  *
- * One process, one limiter: with several worker processes each enforces the limit on its own
- * share, so the effective rate is up to N times the limit (stated in the README).
+ * One process, one limiter. With several worker processes an endpoint's limit still holds once:
+ * only the holder of the endpoint's lease sends for it (see delivery-worker.ts).
  */
 
 interface Bucket {
