@@ -6,10 +6,10 @@
 // add, so the Hookyard/bare ratio can be read against what the machine allows (how much of the
 // gap to bare is the commit itself, and how much is Hookyard).
 // The database goes in BENCH_DATA_DIR (the bench makes it fresh and deletes it afterwards).
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { githubSignatureValid } from './github-signature.js';
 
 // The same choice of build as src/store/sqlite/driver.ts: 12.x aborts on Node.js 24 when a
 // statement is garbage-collected, and 13.x crashes on Node.js 20.
@@ -73,9 +73,7 @@ const server = createServer((req, res) => {
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     const body = Buffer.concat(chunks);
-    const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`);
-    const given = Buffer.from(String(req.headers['x-hub-signature-256'] ?? ''));
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!githubSignatureValid(secret, body, req.headers['x-hub-signature-256'])) {
       const out = '{"ok":false}';
       res.writeHead(401, { 'content-type': 'application/json', 'content-length': out.length });
       res.end(out);

@@ -28,6 +28,7 @@ import {
   listenForRemoteWakes,
   onDeliveryWake,
   setLocalDeliveryWorker,
+  wakeDeliveryWorkers,
 } from './delivery-wakeup.ts';
 import { narrowEgressAllowList, parseEgressAllowList } from './egress-guard.ts';
 import { createDeliveryHttpClient, type DeliveryHttpClient, type DeliveryHttpResult } from './http-client.ts';
@@ -975,12 +976,16 @@ export function createDeliveryWorker(
       }
       place(d, endpoint);
     }
+    let lostRace = false;
     if (needLease.length > 0) {
       // Claims skip endpoints other holders have, so this is a free endpoint or a race for one.
       const held = await takeLeases([...new Set(needLease.map((n) => n.endpoint.id))]);
       for (const { d, endpoint } of needLease) {
         if (held?.has(endpoint.id)) place(d, endpoint);
-        else release.push(d.id);
+        else {
+          release.push(d.id);
+          lostRace = true;
+        }
       }
     }
     pump();
@@ -991,6 +996,8 @@ export function createDeliveryWorker(
       } catch (err) {
         log.error({ err }, 'could not release deliveries; they come back when their lease ends');
       }
+      // The holder may have claimed all it saw (these rows were locked by us then): wake it.
+      if (lostRace) wakeDeliveryWorkers(store);
     }
     return release.length;
 
@@ -1107,6 +1114,7 @@ export function createDeliveryWorker(
       log.warn({ deliveries: giveBack.length }, 'endpoint lease taken by another worker; work given back');
       released += giveBack.length;
       await store.releaseDeliveries(giveBack, clock.nowMs());
+      wakeDeliveryWorkers(store);
     }
   }
 
@@ -1193,6 +1201,8 @@ export function createDeliveryWorker(
         await store
           .releaseDeliveries(giveBack, clock.nowMs())
           .catch((err: unknown) => log.error({ err }, 'could not release deliveries on stop'));
+        // Another process's worker takes them now rather than at its next poll.
+        wakeDeliveryWorkers(store);
       }
       while (running.size > 0) await Promise.all([...running]);
       while (flushing || healthRun || notices.size > 0) {
