@@ -260,8 +260,10 @@ async function commitMessages(
   routesByProject: ReadonlyMap<ProjectId, readonly EndpointRoute[]>,
 ): Promise<PublishResult[]> {
   const local = localDeliveryWorker(store);
+  // What the local worker needs to know to leave a limited endpoint to its lease holder.
   const limited = new Set<EndpointId>();
-  for (const routes of routesByProject.values()) for (const r of routes) if (r.limited) limited.add(r.id);
+  if (local)
+    for (const routes of routesByProject.values()) for (const r of routes) if (r.limited) limited.add(r.id);
   const reservations: Array<Array<{ projectId: ProjectId; endpointId: EndpointId }>> = messages.map(() => []);
   let unleased = 0;
   messages.forEach((m, i) => {
