@@ -1,9 +1,10 @@
 // Ingest benchmark: drives POST /in/{sourceId} with a signed 1 KiB JSON body (GitHub scheme; each
 // request a new X-GitHub-Delivery so every one is a new event and a real commit) from this process
 // with autocannon, at 50 connections on loopback, and compares with bare node:http verifying the
-// same HMAC without storing, measured in the same run. With the SQLite store it also measures the
-// floor: the same minimal server storing each request in SQLite with group commit (see
-// minimal-store-server.js), and prints Hookyard's rate as a share of it. Servers run as child
+// same HMAC without storing, measured in the same run. With the SQLite store it also measures two
+// floors: the same minimal server storing each request in SQLite with group commit, once with the
+// connection on its event loop and once on a writer thread as Hookyard has it (see
+// minimal-store-server.js), and prints Hookyard's rate as a share of each. Servers run as child
 // processes.
 //   node --import tsx bench/ingest-bench.ts [--seconds 10] [--rounds 3] [--connections 50]
 //     [--store sqlite|postgres|both] [--load wrk|autocannon] [--ids sequential|random]
@@ -42,7 +43,7 @@ const { values } = parseArgs({
     // random bits per delivery (like GitHub's GUIDs or Stripe's ids), which lands each insert on
     // a different page of the dedupe index.
     ids: { type: 'string', default: 'sequential' },
-    // `false` skips the floor (minimal-store-server.js), which only runs with the SQLite store.
+    // `false` skips the floors (minimal-store-server.js), which only run with the SQLite store.
     floor: { type: 'string', default: 'true' },
   },
 });
@@ -336,7 +337,12 @@ async function startBare(): Promise<Target> {
   };
 }
 
-async function startFloor(): Promise<Target> {
+const FLOOR_NAMES = {
+  loop: 'minimal node:http + HMAC + SQLite group commit on the event loop (floor)',
+  thread: 'minimal node:http + HMAC + SQLite group commit on a writer thread (floor)',
+} as const;
+
+async function startFloor(shape: 'loop' | 'thread'): Promise<Target> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hy-floor-'));
   const cleanup = async (child?: ChildProcess) => {
     if (child) await stop(child);
@@ -346,7 +352,7 @@ async function startFloor(): Promise<Target> {
   try {
     started = await spawnServer(
       ['bench/minimal-store-server.js'],
-      { BENCH_SECRET: SECRET, BENCH_DATA_DIR: dataDir },
+      { BENCH_SECRET: SECRET, BENCH_DATA_DIR: dataDir, BENCH_FLOOR_WRITER: shape },
       /listening (\d+)/,
     );
   } catch (err) {
@@ -358,7 +364,7 @@ async function startFloor(): Promise<Target> {
     const url = `http://127.0.0.1:${match[1]}/`;
     await drive('warm-up', url, 2);
     return {
-      name: 'minimal node:http + HMAC + SQLite group commit (floor)',
+      name: FLOOR_NAMES[shape],
       url,
       probe: { pid: child.pid, database: false },
       stop: () => cleanup(child),
@@ -374,12 +380,15 @@ export interface IngestBenchResult {
   rounds: Array<{ round: number; results: LoadResult[] }>;
   /** Per scenario: the median over rounds of its rate, latencies and CPU, and of its ratio to the bare run of the same round. */
   summary: Array<LoadResult & { ratio: number }>;
-  /** Median over rounds of Hookyard on SQLite's rate over the floor's; null when either did not run. */
-  shareOfFloor: number | null;
+  /**
+   * Per floor shape, the median over rounds of Hookyard on SQLite's rate over that floor's; empty
+   * when the floors or Hookyard on SQLite did not run.
+   */
+  shareOfFloor: Partial<Record<'loop' | 'thread', number>>;
 }
 
 /**
- * Runs the bare server, the floor (with SQLite) and Hookyard (per store) side by side, all started
+ * Runs the bare server, the floors (with SQLite) and Hookyard (per store) side by side, all started
  * once, alternating in `rounds` rounds: this VM's speed drifts by up to 2x within an hour, so a
  * figure is compared only with the bare run (or the floor run) of its own round, and the summary
  * takes medians over rounds.
@@ -388,13 +397,16 @@ export async function runIngestBench(): Promise<IngestBenchResult> {
   const kinds =
     values.store === 'both' ? (['sqlite', 'postgres'] as const) : [values.store as 'sqlite' | 'postgres'];
   const targets: Target[] = [];
-  let floor: Target | undefined;
+  const floors: Array<{ shape: 'loop' | 'thread'; target: Target }> = [];
   let sqliteHookyard: Target | undefined;
   try {
     targets.push(await startBare());
     if (values.floor !== 'false' && kinds.includes('sqlite')) {
-      floor = await startFloor();
-      targets.push(floor);
+      for (const shape of ['loop', 'thread'] as const) {
+        const target = await startFloor(shape);
+        floors.push({ shape, target });
+        targets.push(target);
+      }
     }
     for (const kind of kinds) {
       const t = await startHookyard(kind);
@@ -473,21 +485,20 @@ export async function runIngestBench(): Promise<IngestBenchResult> {
         'database CPU µs/req': cpuCell(r.databaseCpuUs),
       })),
     );
-    const floorIndex = floor ? targets.indexOf(floor) : -1;
     const sqliteIndex = sqliteHookyard ? targets.indexOf(sqliteHookyard) : -1;
-    const shareOfFloor =
-      floorIndex < 0 || sqliteIndex < 0
-        ? null
-        : median(
-            rounds.map(
-              (r) =>
-                (r.results[sqliteIndex] as LoadResult).requestsPerSecond /
-                (r.results[floorIndex] as LoadResult).requestsPerSecond,
-            ),
-          );
-    if (shareOfFloor !== null) {
+    const shareOfFloor: IngestBenchResult['shareOfFloor'] = {};
+    for (const { shape, target } of sqliteIndex < 0 ? [] : floors) {
+      const floorIndex = targets.indexOf(target);
+      const share = median(
+        rounds.map(
+          (r) =>
+            (r.results[sqliteIndex] as LoadResult).requestsPerSecond /
+            (r.results[floorIndex] as LoadResult).requestsPerSecond,
+        ),
+      );
+      shareOfFloor[shape] = share;
       process.stdout.write(
-        `Hookyard on SQLite reaches ${shareOfFloor.toFixed(2)} of the floor's rate (the median of each round's ratio): the share of what the simplest durable design reaches on this machine.\n`,
+        `Hookyard on SQLite reaches ${share.toFixed(2)} of the floor's rate with SQLite ${shape === 'loop' ? 'on the event loop' : "on a writer thread (Hookyard's shape)"} (the median of each round's ratio).\n`,
       );
     }
     return { rounds, summary, shareOfFloor };
