@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../domain/clock.ts';
 import { HookyardError, notFound } from '../domain/errors.ts';
@@ -48,7 +49,8 @@ function detailView(e: InboundEventRecord) {
     dedupeKey: e.dedupeKey,
     headers: e.headers,
     ...bodyView(e.body),
-    bodySha256: e.bodySha256,
+    // Not stored: computed here, the one place that shows it.
+    bodySha256: hash('sha256', e.body, 'hex'),
     verification: e.verification,
     routing: {
       status: e.status,

@@ -200,8 +200,6 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
     }
 
     const providerEventId = source.readEventId ? source.readEventId(request, parsed) : null;
-    // Without a provider event id the body's hash is the dedupe key; otherwise the store hashes it.
-    const bodySha256 = providerEventId === null ? sha256Hex(body) : null;
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined && !REDACTED_HEADERS.has(name)) headers[name] = value;
@@ -210,14 +208,15 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
       id: newId('event', nowMs) as EventId,
       projectId: source.projectId,
       sourceId: source.id,
-      dedupeKey: bodySha256 === null ? `id:${providerEventId}` : `sha256:${bodySha256}`,
+      // Without a provider event id the body's hash is the dedupe key (and the store reads the
+      // hash back from it; otherwise it hashes the body when the event is read).
+      dedupeKey: providerEventId === null ? `sha256:${sha256Hex(body)}` : `id:${providerEventId}`,
       providerEventId,
       eventType: source.readEventType ? source.readEventType(request, parsed) : null,
       method: request.method,
       url: rawUrl,
       headers,
       body,
-      bodySha256,
       jsonValid,
       verification: { ok: true, detail: verification.detail },
       credentialId,

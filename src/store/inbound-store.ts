@@ -31,8 +31,6 @@ export interface NewInboundEvent {
   url: string;
   headers: Record<string, string | string[]>;
   body: Buffer;
-  /** Null: the store hashes the body (off the request path where it can). */
-  bodySha256: string | null;
   /**
    * true parsed as JSON; false claimed JSON but did not parse; null not JSON; 'unchecked' claims
    * JSON and nothing needed it parsed yet: the store checks (off the request path where it can).
@@ -50,8 +48,8 @@ export interface NewInboundEvent {
   decided: { status: InboundEventStatus; tenantId: string | null } | null;
 }
 
-export interface InboundEventRecord extends Omit<NewInboundEvent, 'decided' | 'bodySha256' | 'jsonValid'> {
-  bodySha256: string;
+/** A stored event. Its body's hash is not stored: whoever shows it computes it from the body. */
+export interface InboundEventRecord extends Omit<NewInboundEvent, 'decided' | 'jsonValid'> {
   /** true parsed as JSON; false claimed JSON but did not parse; null not JSON. */
   jsonValid: boolean | null;
   status: InboundEventStatus;

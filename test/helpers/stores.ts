@@ -168,7 +168,6 @@ export function testInboundEvent(
     url: `/in/${sourceId}`,
     headers: { 'content-type': 'application/json' },
     body: Buffer.from(JSON.stringify({ key, bytes: 'x'.repeat(500) })),
-    bodySha256: null,
     jsonValid: 'unchecked',
     verification: { ok: true, detail: 'test' },
     credentialId: null,

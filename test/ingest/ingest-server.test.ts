@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startTestHookyard, type TestHookyard } from '../helpers/hookyard.ts';
 import { STORE_KINDS } from '../helpers/stores.ts';
@@ -65,6 +65,8 @@ for (const kind of STORE_KINDS) {
       assert.equal(shown.body.eventType, 'issues');
       assert.equal(shown.body.verification.ok, true);
       assert.equal(shown.body.jsonValid, true);
+      assert.equal(shown.body.bodySha256, createHash('sha256').update(body).digest('hex'));
+      assert.equal(shown.body.dedupeKey, 'id:d-1');
       assert.equal(shown.body.headers['x-github-delivery'], 'd-1');
       assert.equal(shown.body.headers.authorization, undefined, 'credentials are not stored');
       const routed = await until(

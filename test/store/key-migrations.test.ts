@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,40 @@ import {
 function event(projectId: ProjectId, sourceId: SourceId, key: string): NewInboundEvent {
   // Pending (a routing job), with a body already checked.
   return testInboundEvent(projectId, sourceId, key, { jsonValid: true, decided: null });
+}
+
+/**
+ * Writes events as the schema before migration 007 (SQLite) / 008 (PostgreSQL) held them, with the
+ * body's hash in body_sha256: the store's own insert no longer writes that column.
+ */
+async function insertAsBeforeHashDrop(db: Db, events: readonly NewInboundEvent[]): Promise<void> {
+  for (const e of events) {
+    await db.run(
+      `INSERT INTO inbound_events (id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, headers, body, body_sha256, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_after_ms, received_at_ms) VALUES (${Array.from({ length: 20 }, () => '?').join(', ')})`,
+      [
+        e.id,
+        e.projectId,
+        e.sourceId,
+        e.dedupeKey,
+        e.providerEventId,
+        e.eventType,
+        e.method,
+        e.url,
+        JSON.stringify(e.headers),
+        e.body,
+        createHash('sha256').update(e.body).digest('hex'),
+        e.jsonValid === true ? 1 : 0,
+        JSON.stringify(e.verification),
+        e.credentialId,
+        e.routingKey,
+        null,
+        'received',
+        'pending',
+        e.receivedAtMs,
+        e.receivedAtMs,
+      ],
+    );
+  }
 }
 
 /**
@@ -84,7 +119,7 @@ for (const kind of STORE_KINDS) {
         const projectId = await seedProject(store);
         const sourceId = await seedSource(store, projectId);
         const before = [event(projectId, sourceId, 'a'), event(projectId, sourceId, 'b')];
-        await store.insertInboundEvents(before);
+        await insertAsBeforeHashDrop(db, before);
 
         assert.deepEqual((await finish()).slice(0, 1), [version]);
 
@@ -122,6 +157,57 @@ for (const kind of STORE_KINDS) {
         const indexes = await indexesOf(db, 'inbound_events');
         assert.ok(!indexes.includes('inbound_events_by_project'), `no separate project index: ${indexes}`);
         assert.equal(indexes.length, 4, `key, dedupe, pending and unrouted: ${indexes}`);
+      } finally {
+        await close();
+      }
+    });
+  });
+}
+
+for (const kind of STORE_KINDS) {
+  describe(`inbound events without a stored body hash: migration over existing rows (${kind})`, () => {
+    it('keeps every event and its fields, and stores no hash after it', async () => {
+      const { db, store, finish, version, close } = await openBefore(kind, 'inbound_body_hash_on_read');
+      try {
+        const projectId = await seedProject(store);
+        const sourceId = await seedSource(store, projectId);
+        const before = [event(projectId, sourceId, 'a'), event(projectId, sourceId, 'b')];
+        await insertAsBeforeHashDrop(db, before);
+
+        assert.deepEqual(await finish(), [version]);
+
+        for (const e of before) {
+          const stored = await store.getInboundEvent(projectId, e.id);
+          assert.deepEqual(stored?.body, e.body);
+          assert.equal(stored?.dedupeKey, e.dedupeKey);
+          assert.equal(stored?.providerEventId, e.providerEventId);
+          assert.deepEqual(stored?.headers, e.headers);
+          assert.equal(stored?.jsonValid, true);
+          assert.equal(stored?.processStatus, 'pending');
+        }
+        const columns =
+          db.dialect === 'sqlite'
+            ? (
+                await db.all<{ name: string }>('SELECT name FROM pragma_table_info(?)', ['inbound_events'])
+              ).map((c) => c.name)
+            : (
+                await db.all<{ name: string }>(
+                  'SELECT column_name AS name FROM information_schema.columns WHERE table_name = ?',
+                  ['inbound_events'],
+                )
+              ).map((c) => c.name);
+        assert.ok(columns.includes('dedupe_key'), `columns read: ${columns}`);
+        assert.ok(!columns.includes('body_sha256'), `no body_sha256 column: ${columns}`);
+        // The dedupe key still decides duplicates, and new events insert without the column.
+        const again = await store.insertInboundEvents([
+          event(projectId, sourceId, 'a'),
+          event(projectId, sourceId, 'c'),
+        ]);
+        assert.deepEqual(
+          again.map((r) => r.duplicate),
+          [true, false],
+        );
+        assert.equal(again[0]?.id, before[0]?.id);
       } finally {
         await close();
       }

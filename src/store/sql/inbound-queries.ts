@@ -1,4 +1,3 @@
-import { hash } from 'node:crypto';
 import type { EventId, ProjectId, SourceId, TenantId } from '../../domain/ids.ts';
 import type {
   InboundEventRecord,
@@ -37,7 +36,6 @@ interface EventRow {
   headers?: string;
   body?: Buffer;
   body_bytes?: number;
-  body_sha256: string;
   json_valid: number | null;
   verification: string;
   credential_id: string | null;
@@ -82,7 +80,6 @@ function toSummary(r: EventRow): InboundEventSummary {
     method: r.method,
     url: r.url,
     bodyBytes: Number(r.body_bytes ?? r.body?.length ?? 0),
-    bodySha256: r.body_sha256,
     jsonValid: r.json_valid === null ? null : Number(r.json_valid) === 1,
     verification: JSON.parse(r.verification) as { ok: boolean; detail: string },
     credentialId: r.credential_id,
@@ -114,28 +111,28 @@ const toTenant = (r: TenantRow): TenantRecord => ({
 });
 
 const SUMMARY_COLUMNS =
-  'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, body_sha256, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_attempts, received_at_ms';
+  'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_attempts, received_at_ms';
 
 const EVENT_COLUMNS =
-  'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, headers, body, body_sha256, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_after_ms, received_at_ms';
-const ROW_MARKS = `(${Array.from({ length: 20 }, () => '?').join(', ')})`;
+  'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, headers, body, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_after_ms, received_at_ms';
+const ROW_WIDTH = 19;
+const ROW_MARKS = `(${Array.from({ length: ROW_WIDTH }, () => '?').join(', ')})`;
 const INSERT_EVENT = `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${ROW_MARKS} ON CONFLICT (source_id, dedupe_key) DO NOTHING`;
-// PostgreSQL: one statement per chunk (a round trip per row would dominate); 20 params a row.
+// PostgreSQL: one statement per chunk (a round trip per row would dominate); 19 params a row.
 const PG_CHUNK_ROWS = 500;
 
 /** json_valid while nobody has checked yet: the store checks before the row is written. */
 const JSON_UNCHECKED = -1;
-const SHA256_AT = 10;
-const JSON_VALID_AT = 11;
 const BODY_AT = 9;
+const JSON_VALID_AT = 10;
 
 /**
  * An inbound event as the values of its row, in EVENT_COLUMNS order: what goes to SQLite's writer
  * thread. Arrays of values clone cheaply; an event object repeats its ~20 property names (and its
  * headers object's) in every clone, written on one thread and read on the other. The headers and
- * the verification are JSON text already. What the receiver left to the store (the body's hash,
- * whether a body that claims JSON parses) is null / JSON_UNCHECKED here and filled in by
- * `withBodyFacts` where the store writes (on SQLite's writer thread, off the request path).
+ * the verification are JSON text already. What the receiver left to the store (whether a body
+ * that claims JSON parses) is JSON_UNCHECKED here and filled in by `withBodyFacts` where the store
+ * writes (on SQLite's writer thread, off the request path). The body's hash is not stored.
  */
 export function toInboundEventRow(e: NewInboundEvent): SqlValue[] {
   return [
@@ -149,7 +146,6 @@ export function toInboundEventRow(e: NewInboundEvent): SqlValue[] {
     e.url,
     JSON.stringify(e.headers),
     e.body,
-    e.bodySha256,
     e.jsonValid === 'unchecked' ? JSON_UNCHECKED : e.jsonValid === null ? null : e.jsonValid ? 1 : 0,
     JSON.stringify(e.verification),
     e.credentialId,
@@ -163,17 +159,16 @@ export function toInboundEventRow(e: NewInboundEvent): SqlValue[] {
 }
 
 /**
- * The row with the body's hash filled in (in place), and the body as a Buffer. `json` 'node' also
- * checks a body that claims JSON here; 'sqlite' leaves that check to the insert statement
- * (INSERT_EVENT_CHECKING_JSON), which runs SQLite's json_valid over the bytes in C: on SQLite's
- * writer thread, the busiest stage of the ingest path, JSON.parse and its garbage cost more.
+ * The row with the body as a Buffer (in place). `json` 'node' also checks a body that claims JSON
+ * here; 'sqlite' leaves that check to the insert statement (INSERT_EVENT_CHECKING_JSON), which runs
+ * SQLite's json_valid over the bytes in C: on SQLite's writer thread, the busiest stage of the
+ * ingest path, JSON.parse and its garbage cost more.
  */
 function withBodyFacts(row: SqlValue[], json: 'node' | 'sqlite'): SqlValue[] {
   // Structured cloning (to the writer thread) turns a Buffer into a plain Uint8Array.
   const raw = row[BODY_AT] as Uint8Array;
   const body = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   row[BODY_AT] = body;
-  if (row[SHA256_AT] === null) row[SHA256_AT] = hash('sha256', body, 'hex');
   if (row[JSON_VALID_AT] === JSON_UNCHECKED && (json === 'node' || body.includes(0))) {
     row[JSON_VALID_AT] = parsesAsJson(body) ? 1 : 0;
   }
@@ -197,7 +192,7 @@ function parsesAsJson(body: Buffer): boolean {
  * of the text early, so a body with one is checked by JSON.parse instead (withBodyFacts).
  */
 const INSERT_EVENT_CHECKING_JSON = `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES (${Array.from(
-  { length: 20 },
+  { length: ROW_WIDTH },
   (_, i) => (i === JSON_VALID_AT ? 'json_valid(CAST(? AS TEXT))' : '?'),
 ).join(', ')}) ON CONFLICT (source_id, dedupe_key) DO NOTHING`;
 
