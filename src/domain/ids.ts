@@ -43,17 +43,26 @@ const POOL_BYTES = 4096;
 let pool = randomBytes(POOL_BYTES);
 let poolOffset = 0;
 
+const ALPHABET_CODES = Array.from(ALPHABET, (c) => c.charCodeAt(0));
+const randCodes: number[] = new Array(14).fill(0);
+// Ids made within one millisecond share their time part, which costs more to format than the rest
+// of the id (the ingest path makes one per request).
+let lastMs = Number.NaN;
+let lastTime = '';
+
 export function newId<K extends IdKind>(kind: K, nowMs: number = Date.now()): Id<K> {
   if (poolOffset + 14 > POOL_BYTES) {
     pool = randomBytes(POOL_BYTES);
     poolOffset = 0;
   }
-  const time = nowMs.toString(36).padStart(9, '0');
-  let rand = '';
+  if (nowMs !== lastMs) {
+    lastMs = nowMs;
+    lastTime = nowMs.toString(36).padStart(9, '0');
+  }
   // b % 36 over 0..255 is slightly biased toward low digits; 14 chars still carry > 70 bits.
-  for (let i = 0; i < 14; i++) rand += ALPHABET[(pool[poolOffset + i] as number) % 36];
+  for (let i = 0; i < 14; i++) randCodes[i] = ALPHABET_CODES[(pool[poolOffset + i] as number) % 36] as number;
   poolOffset += 14;
-  return `${ID_PREFIXES[kind]}_${time}${rand}` as Id<K>;
+  return `${ID_PREFIXES[kind]}_${lastTime}${String.fromCharCode(...randCodes)}` as Id<K>;
 }
 
 const ID_SHAPE = /^[a-z]+_[0-9a-z]{8,64}$/;

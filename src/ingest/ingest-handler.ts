@@ -28,7 +28,23 @@ export interface IngestDeps {
 }
 
 // Headers that carry credentials are not stored with the event (the body and signatures are).
-const REDACTED_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-gitlab-token']);
+const REDACTED_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-gitlab-token'] as const;
+
+/**
+ * The request's headers as stored: without the credential-bearing ones. Most requests carry none of
+ * them, and then Node's own headers object is stored as it is (it is not changed after parsing),
+ * without a copy per request.
+ */
+function storedHeaders(all: IncomingMessage['headers']): Record<string, string | string[]> {
+  if (!REDACTED_HEADERS.some((name) => all[name] !== undefined)) {
+    return all as Record<string, string | string[]>;
+  }
+  const kept: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(all)) {
+    if (value !== undefined && !(REDACTED_HEADERS as readonly string[]).includes(name)) kept[name] = value;
+  }
+  return kept;
+}
 const CREDENTIAL_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
 const JSON_TYPE = /[/+]json\b/i;
 
@@ -87,11 +103,12 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
     const segments = path.slice(4).split('/');
     const sourceId = segments[0] ?? '';
-    if (!isId('source', sourceId) || segments.length > 2) {
+    // A cached source's id is known to be well formed; only a miss needs the shape checked.
+    let source = segments.length > 2 ? undefined : sources.peek(sourceId as SourceId);
+    if (!source && (!isId('source', sourceId) || segments.length > 2)) {
       sendError(res, 'not_found', `No source at ${path}; ingest URLs look like /in/src_….`);
       return;
     }
-    let source = sources.peek(sourceId as SourceId);
     if (source === undefined) {
       try {
         source = await sources.get(sourceId as SourceId);
@@ -200,10 +217,7 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
     }
 
     const providerEventId = source.readEventId ? source.readEventId(request, parsed) : null;
-    const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined && !REDACTED_HEADERS.has(name)) headers[name] = value;
-    }
+    const headers = storedHeaders(req.headers);
     const event: NewInboundEvent = {
       id: newId('event', nowMs) as EventId,
       projectId: source.projectId,

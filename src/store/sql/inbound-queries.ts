@@ -134,6 +134,22 @@ const JSON_VALID_AT = 10;
  * that claims JSON parses) is JSON_UNCHECKED here and filled in by `withBodyFacts` where the store
  * writes (on SQLite's writer thread, off the request path). The body's hash is not stored.
  */
+// A source's verifier says one of a few things ("signature matched with the secret"), so the JSON
+// text of each is kept rather than made again for every event.
+const verificationText = new Map<string, string>();
+const VERIFICATION_TEXTS_KEPT = 256;
+
+function verificationJson(v: NewInboundEvent['verification']): string {
+  if (!v.ok) return JSON.stringify(v);
+  let text = verificationText.get(v.detail);
+  if (text === undefined) {
+    text = JSON.stringify({ ok: true, detail: v.detail });
+    if (verificationText.size >= VERIFICATION_TEXTS_KEPT) verificationText.clear();
+    verificationText.set(v.detail, text);
+  }
+  return text;
+}
+
 export function toInboundEventRow(e: NewInboundEvent): SqlValue[] {
   return [
     e.id,
@@ -147,7 +163,7 @@ export function toInboundEventRow(e: NewInboundEvent): SqlValue[] {
     JSON.stringify(e.headers),
     e.body,
     e.jsonValid === 'unchecked' ? JSON_UNCHECKED : e.jsonValid === null ? null : e.jsonValid ? 1 : 0,
-    JSON.stringify(e.verification),
+    verificationJson(e.verification),
     e.credentialId,
     e.routingKey,
     e.decided ? e.decided.tenantId : null,
