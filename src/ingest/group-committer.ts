@@ -31,6 +31,7 @@ export class GroupCommitter {
     },
   ) {}
 
+  /** Queues one event. Its body belongs to the store from here on: read it no more (it may move). */
   add(event: NewInboundEvent): Promise<{ id: EventId; duplicate: boolean }> {
     if (this.closed) return Promise.reject(new Error('ingest is shutting down'));
     return new Promise((resolve, reject) => {
@@ -53,7 +54,11 @@ export class GroupCommitter {
   private async commit(batch: Pending[]): Promise<void> {
     this.inFlight++;
     try {
-      const results = await this.store.insertInboundEvents(batch.map((p) => p.event));
+      // The handlers read no body once its event is queued here: the store may move them.
+      const results = await this.store.insertInboundEvents(
+        batch.map((p) => p.event),
+        { bodiesMayMove: true },
+      );
       batch.forEach((p, i) => {
         const r = results[i];
         if (r) p.resolve(r);

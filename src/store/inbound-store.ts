@@ -92,9 +92,13 @@ export interface InboundStore {
    * Inserts a batch in ONE transaction (group commit). Each result says whether that event was new
    * or a duplicate of (source, dedupe key), with the id of the stored event either way. The
    * database decides duplicates (unique key), also between concurrent batches and processes.
+   * `bodiesMayMove`: the caller reads none of the bodies again, so a store may move their memory
+   * to another thread instead of copying it (SQLite's writer thread); a moved Buffer is empty
+   * afterwards. The ingest path says so; without it the bodies are left as they are.
    */
   insertInboundEvents(
     events: readonly NewInboundEvent[],
+    options?: { bodiesMayMove?: boolean },
   ): Promise<Array<{ id: EventId; duplicate: boolean }>>;
   getInboundEvent(projectId: ProjectId, id: EventId): Promise<InboundEventRecord | null>;
   /** Newest first. */

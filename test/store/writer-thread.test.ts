@@ -107,6 +107,30 @@ describe('SQLite writer thread', () => {
     assert.equal(again[0]?.duplicate, true);
   });
 
+  it('moves bodies that own their memory to the thread when the caller allows it, and stores every byte', async () => {
+    const owned = Buffer.from(new Uint8Array(Buffer.from('{"owned":"body"}')).buffer);
+    const pool = Buffer.from('xx{"a slice":"of shared memory"}yy');
+    const slice = pool.subarray(2, pool.length - 2);
+    const kept = Buffer.from('{"not":"moved"}');
+    const a = event(projectId, sourceId, 'move-owned', { body: owned });
+    const b = event(projectId, sourceId, 'move-slice', { body: slice });
+    const c = event(projectId, sourceId, 'move-not-asked', { body: kept });
+    const ownedBytes = Buffer.from(owned);
+    const keptBytes = Buffer.from(kept);
+    await store.insertInboundEvents([a, b], { bodiesMayMove: true });
+    await store.insertInboundEvents([c]);
+    assert.equal(owned.length, 0, 'an owned body moved to the writer thread (detached here)');
+    assert.equal(slice.toString(), '{"a slice":"of shared memory"}', 'a shared body was copied');
+    assert.equal(pool.toString(), 'xx{"a slice":"of shared memory"}yy', 'the memory it shares is untouched');
+    assert.deepEqual(kept, keptBytes, 'without bodiesMayMove nothing moves');
+    assert.deepEqual((await store.getInboundEvent(projectId, a.id))?.body, ownedBytes);
+    assert.equal(
+      (await store.getInboundEvent(projectId, b.id))?.body.toString(),
+      '{"a slice":"of shared memory"}',
+    );
+    assert.deepEqual((await store.getInboundEvent(projectId, c.id))?.body, keptBytes);
+  });
+
   it('fails waiting jobs as unavailable when the thread dies, then starts a new one', async () => {
     const writer = (db as unknown as { writer: { worker: Worker | null } }).writer;
     await store.insertInboundEvents([event(projectId, sourceId, 'before-crash')]);

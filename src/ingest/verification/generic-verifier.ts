@@ -154,20 +154,23 @@ function compileHmacCheck(
   encoding: 'hex' | 'base64',
   secrets: readonly CompiledSecret[],
 ): SignatureCheck {
+  // What a match says, per secret: made once, not per request.
+  const matched = secrets.map((secret) =>
+    Object.freeze(verified(`signature matched with ${describeSecret(secret, secrets.length)}`)),
+  );
   return (content, signatures, nowMs) => {
     // Compared as encoded text, as the providers' own SDKs do: exact bytes, no lenient decoding.
     const presented = signatures.map((s) => Buffer.from(s, 'utf8'));
     let tried = 0;
-    for (const secret of secrets) {
+    for (let i = 0; i < secrets.length; i++) {
+      const secret = secrets[i] as CompiledSecret;
       if (!isLive(secret, nowMs)) continue;
       tried++;
       const hmac = createHmac(algorithm, secret.key);
       for (const chunk of content) hmac.update(chunk);
       const expected = Buffer.from(hmac.digest(encoding), 'utf8');
       for (const candidate of presented) {
-        if (constantTimeEqual(candidate, expected)) {
-          return verified(`signature matched with ${describeSecret(secret, secrets.length)}`);
-        }
+        if (constantTimeEqual(candidate, expected)) return matched[i] as VerifyResult;
       }
     }
     return tried === 0 ? rejected(noLiveSecretReason(secrets)) : rejected('no signature matched');

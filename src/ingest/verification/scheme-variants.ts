@@ -21,6 +21,9 @@ export function compileVariants(variants: readonly SchemeVariant[], keys: Verifi
     verify: compileAlternatives(v.schemes, keys),
   }));
   const fallbackHeader = variants[variants.length - 1]?.whenHeader;
+  // One unconditional variant (most providers): its verifier is the whole verifier.
+  const [single] = compiled;
+  if (compiled.length === 1 && single && single.whenHeader === undefined) return single.verify;
   return (req, nowMs, options) => {
     for (const variant of compiled) {
       if (variant.whenHeader === undefined || headerValue(req, variant.whenHeader) !== undefined) {

@@ -8,8 +8,11 @@ export interface ParsedSignatureHeader {
   /** The candidate signatures, still encoded, prefix removed. */
   signatures: string[];
   /** Values of other keys in a `key=value` header (Stripe `t`), first occurrence wins. */
-  pairs: Map<string, string>;
+  pairs: ReadonlyMap<string, string>;
 }
+
+/** The pairs of a format without `key=value` entries: there are none to keep. */
+const NO_PAIRS: ReadonlyMap<string, string> = new Map();
 
 /**
  * Splits a signature header into candidate signatures. Entries that do not carry the expected key
@@ -24,7 +27,7 @@ export function parseSignatureHeader(
   const values = headerValues(req, format.header);
   if (values.length === 0) return undefined;
   const signatures: string[] = [];
-  const pairs = new Map<string, string>();
+  const pairs = format.pairs ? new Map<string, string>() : NO_PAIRS;
   for (const value of values) {
     const entries = format.separator === undefined ? [value] : value.split(format.separator);
     for (const rawEntry of entries) {
@@ -37,7 +40,7 @@ export function parseSignatureHeader(
         const key = entry.slice(0, at);
         const pairValue = entry.slice(at + format.pairs.keySeparator.length);
         if (key !== format.pairs.key) {
-          if (!pairs.has(key)) pairs.set(key, pairValue);
+          if (!pairs.has(key)) (pairs as Map<string, string>).set(key, pairValue);
           continue;
         }
         candidate = pairValue;

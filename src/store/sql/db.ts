@@ -33,7 +33,15 @@ export interface Db extends SqlExecutor {
    * Runs a named write job (offload-jobs.ts) in one transaction on a thread of its own, where the
    * driver has one (SQLite with its writer thread); resolves once the commit is durable.
    */
-  offload?<K extends OffloadJobName>(job: K, input: OffloadInput<K>): Promise<OffloadOutput<K>>;
+  offload?<K extends OffloadJobName>(
+    job: K,
+    input: OffloadInput<K>,
+    /**
+     * ArrayBuffers the input owns outright that may move to the other thread instead of being
+     * copied; they are unusable (detached) here afterwards.
+     */
+    transfer?: ArrayBuffer[],
+  ): Promise<OffloadOutput<K>>;
   /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Runs a multi-statement script (migrations). */

@@ -32,7 +32,11 @@ export class SqliteDb implements Db {
   private readonly walSync: WalSync | null;
   private readonly writeLock: WriteLock | null;
   private readonly writer: WriterThread | null;
-  readonly offload?: <K extends OffloadJobName>(job: K, input: OffloadInput<K>) => Promise<OffloadOutput<K>>;
+  readonly offload?: <K extends OffloadJobName>(
+    job: K,
+    input: OffloadInput<K>,
+    transfer?: ArrayBuffer[],
+  ) => Promise<OffloadOutput<K>>;
 
   constructor(file: string, options: SqliteDbOptions = {}) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
@@ -46,7 +50,7 @@ export class SqliteDb implements Db {
       writer.warm();
       this.writeLock = lock;
       this.writer = writer;
-      this.offload = (job, input) => writer.run(job, input);
+      this.offload = (job, input, transfer) => writer.run(job, input, transfer);
     } else {
       this.writeLock = null;
       this.writer = null;

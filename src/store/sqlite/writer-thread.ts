@@ -45,7 +45,12 @@ export class WriterThread {
     if (!this.closed && !this.worker) this.spawn();
   }
 
-  run<K extends OffloadJobName>(job: K, input: OffloadInput<K>): Promise<OffloadOutput<K>> {
+  /** `transfer`: buffers of the input that move to the thread rather than being copied. */
+  run<K extends OffloadJobName>(
+    job: K,
+    input: OffloadInput<K>,
+    transfer?: ArrayBuffer[],
+  ): Promise<OffloadOutput<K>> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('SQLite database is closed'));
     if (!this.worker) {
       if (Date.now() < this.notBeforeMs) {
@@ -57,7 +62,7 @@ export class WriterThread {
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
       if (this.waiting.size === 1) this.worker?.ref();
-      this.worker?.postMessage({ id, job, input } satisfies WriterRequest);
+      this.worker?.postMessage({ id, job, input } satisfies WriterRequest, transfer);
     });
   }
 
