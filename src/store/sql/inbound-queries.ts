@@ -240,22 +240,36 @@ function movableBodies(events: readonly NewInboundEvent[]): ArrayBuffer[] {
   return out;
 }
 
-/** A batch of event rows in the caller's transaction (SQLite); also the writer thread's job. */
+/**
+ * A batch of event rows in the caller's transaction (SQLite); also the writer thread's job. Per
+ * row: null when it was inserted (its id is the row's), else the id of the stored event it
+ * duplicates. Nulls clone back to the event loop for next to nothing, where an object per event
+ * cost a clone each way (toInsertResults makes the results).
+ */
 export function insertInboundEventRowsSync(
   tx: SyncExecutor,
   rows: readonly SqlValue[][],
-): Array<{ id: EventId; duplicate: boolean }> {
+): Array<string | null> {
   return rows.map((row) => {
-    const id = row[0] as EventId;
     withBodyFacts(row, 'sqlite');
     let sql = INSERT_EVENT;
     if (row[JSON_VALID_AT] === JSON_UNCHECKED) {
       row[JSON_VALID_AT] = row[BODY_AT] as Buffer;
       sql = INSERT_EVENT_CHECKING_JSON;
     }
-    if (tx.run(sql, row).changes > 0) return { id, duplicate: false };
+    if (tx.run(sql, row).changes > 0) return null;
     const existing = tx.all<{ id: string }>(EXISTING_EVENT, [row[2] as string, row[3] as string])[0];
-    return { id: (existing?.id ?? id) as EventId, duplicate: true };
+    return existing?.id ?? (row[0] as string);
+  });
+}
+
+function toInsertResults(
+  events: readonly NewInboundEvent[],
+  stored: ReadonlyArray<string | null>,
+): Array<{ id: EventId; duplicate: boolean }> {
+  return events.map((e, i) => {
+    const existing = stored[i];
+    return existing == null ? { id: e.id, duplicate: false } : { id: existing as EventId, duplicate: true };
   });
 }
 
@@ -353,9 +367,15 @@ export function createInboundQueries(db: Db): InboundStore {
       if (events.length === 0) return [];
       const rows = db.dialect === 'sqlite' ? events.map(toInboundEventRow) : null;
       if (rows && db.offload) {
-        return db.offload('insertInboundEvents', rows, options?.bodiesMayMove ? movableBodies(events) : []);
+        const transfer = options?.bodiesMayMove ? movableBodies(events) : [];
+        return toInsertResults(events, await db.offload('insertInboundEvents', rows, transfer));
       }
-      if (rows && db.transactionSync) return db.transactionSync((tx) => insertInboundEventRowsSync(tx, rows));
+      if (rows && db.transactionSync) {
+        return toInsertResults(
+          events,
+          await db.transactionSync((tx) => insertInboundEventRowsSync(tx, rows)),
+        );
+      }
       return db.transaction((tx) => insertManyPg(tx, events));
     },
     async getInboundEvent(projectId, id) {
