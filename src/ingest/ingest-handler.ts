@@ -222,8 +222,7 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
       id: newId('event', nowMs) as EventId,
       projectId: source.projectId,
       sourceId: source.id,
-      // Without a provider event id the body's hash is the dedupe key (and the store reads the
-      // hash back from it; otherwise it hashes the body when the event is read).
+      // Without a provider event id the body's hash is the dedupe key.
       dedupeKey: providerEventId === null ? `sha256:${sha256Hex(body)}` : `id:${providerEventId}`,
       providerEventId,
       eventType: source.readEventType ? source.readEventType(request, parsed) : null,

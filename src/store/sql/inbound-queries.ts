@@ -126,14 +126,6 @@ const JSON_UNCHECKED = -1;
 const BODY_AT = 9;
 const JSON_VALID_AT = 10;
 
-/**
- * An inbound event as the values of its row, in EVENT_COLUMNS order: what goes to SQLite's writer
- * thread. Arrays of values clone cheaply; an event object repeats its ~20 property names (and its
- * headers object's) in every clone, written on one thread and read on the other. The headers and
- * the verification are JSON text already. What the receiver left to the store (whether a body
- * that claims JSON parses) is JSON_UNCHECKED here and filled in by `withBodyFacts` where the store
- * writes (on SQLite's writer thread, off the request path). The body's hash is not stored.
- */
 // A source's verifier says one of a few things ("signature matched with the secret"), so the JSON
 // text of each is kept rather than made again for every event.
 const verificationText = new Map<string, string>();
@@ -150,6 +142,14 @@ function verificationJson(v: NewInboundEvent['verification']): string {
   return text;
 }
 
+/**
+ * An inbound event as the values of its row, in EVENT_COLUMNS order: what goes to SQLite's writer
+ * thread. Arrays of values clone cheaply; an event object repeats its ~20 property names (and its
+ * headers object's) in every clone, written on one thread and read on the other. The headers and
+ * the verification are JSON text already. What the receiver left to the store (whether a body
+ * that claims JSON parses) is JSON_UNCHECKED here and filled in by `withBodyFacts` where the store
+ * writes (on SQLite's writer thread, off the request path). The body's hash is not stored.
+ */
 export function toInboundEventRow(e: NewInboundEvent): SqlValue[] {
   return [
     e.id,

@@ -1,4 +1,4 @@
--- The body's SHA-256 is no longer stored with each inbound event. An event without a provider
--- event id already carries it in its dedupe key (sha256:…); for the others it is computed from
--- the body when an event is read (only the event's detail shows it).
+-- The body's SHA-256 is no longer stored with each inbound event: the event's detail in the API,
+-- the one place that shows it, computes it from the body. (An event without a provider event id
+-- also carries it in its dedupe key, sha256:….)
 ALTER TABLE inbound_events DROP COLUMN body_sha256;
