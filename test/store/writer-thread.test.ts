@@ -131,6 +131,15 @@ describe('SQLite writer thread', () => {
     assert.deepEqual((await store.getInboundEvent(projectId, c.id))?.body, keptBytes);
   });
 
+  it('rejects a job whose input cannot reach the thread, and goes on with the next', async () => {
+    type Writer = { run(job: string, input: unknown): Promise<unknown>; waiting: Map<number, unknown> };
+    const writer = (db as unknown as { writer: Writer }).writer;
+    await assert.rejects(writer.run('insertInboundEvents', [[() => 'not cloneable']]), /could not be cloned/);
+    assert.equal(writer.waiting.size, 0, 'nothing is left waiting for an answer that cannot come');
+    const next = await store.insertInboundEvents([event(projectId, sourceId, 'after-uncloneable')]);
+    assert.equal(next[0]?.duplicate, false);
+  });
+
   it('fails waiting jobs as unavailable when the thread dies, then starts a new one', async () => {
     const writer = (db as unknown as { writer: { worker: Worker | null } }).writer;
     await store.insertInboundEvents([event(projectId, sourceId, 'before-crash')]);

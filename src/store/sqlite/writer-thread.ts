@@ -62,7 +62,14 @@ export class WriterThread {
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
       if (this.waiting.size === 1) this.worker?.ref();
-      this.worker?.postMessage({ id, job, input } satisfies WriterRequest, transfer);
+      try {
+        this.worker?.postMessage({ id, job, input } satisfies WriterRequest, transfer);
+      } catch (err) {
+        // Input that cannot be cloned (or a transfer list that cannot move) never reached the thread.
+        this.waiting.delete(id);
+        if (this.waiting.size === 0) this.worker?.unref();
+        reject(err);
+      }
     });
   }
 
