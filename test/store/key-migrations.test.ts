@@ -9,6 +9,7 @@ import type { AttemptRecord, ClaimedDelivery } from '../../src/store/delivery-st
 import type { NewInboundEvent } from '../../src/store/inbound-store.ts';
 import { PostgresDb } from '../../src/store/postgres/postgres-db.ts';
 import type { Db } from '../../src/store/sql/db.ts';
+import { EVENT_COLUMNS, toInboundEventRow } from '../../src/store/sql/inbound-queries.ts';
 import { migrate, readMigrations } from '../../src/store/sql/migrator.ts';
 import { createSqlStore } from '../../src/store/sql/sql-store.ts';
 import { SqliteDb } from '../../src/store/sqlite/sqlite-db.ts';
@@ -31,37 +32,35 @@ function event(projectId: ProjectId, sourceId: SourceId, key: string): NewInboun
 }
 
 /**
- * Writes events as the schema before migration 007 (SQLite) / 008 (PostgreSQL) held them, with the
- * body's hash in body_sha256: the store's own insert no longer writes that column.
+ * Writes events as the schema before migration 007 (SQLite) / 008 (PostgreSQL) held them: the
+ * store's own row with the body's hash in body_sha256 after the body, a column its insert no
+ * longer writes.
  */
 async function insertAsBeforeHashDrop(db: Db, events: readonly NewInboundEvent[]): Promise<void> {
+  const columns = EVENT_COLUMNS.replace('body,', 'body, body_sha256,');
   for (const e of events) {
-    await db.run(
-      `INSERT INTO inbound_events (id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, headers, body, body_sha256, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_after_ms, received_at_ms) VALUES (${Array.from({ length: 20 }, () => '?').join(', ')})`,
-      [
-        e.id,
-        e.projectId,
-        e.sourceId,
-        e.dedupeKey,
-        e.providerEventId,
-        e.eventType,
-        e.method,
-        e.url,
-        JSON.stringify(e.headers),
-        e.body,
-        createHash('sha256').update(e.body).digest('hex'),
-        e.jsonValid === true ? 1 : 0,
-        JSON.stringify(e.verification),
-        e.credentialId,
-        e.routingKey,
-        null,
-        'received',
-        'pending',
-        e.receivedAtMs,
-        e.receivedAtMs,
-      ],
-    );
+    const row = toInboundEventRow(e);
+    row.splice(row.indexOf(e.body) + 1, 0, createHash('sha256').update(e.body).digest('hex'));
+    await db.run(`INSERT INTO inbound_events (${columns}) VALUES (${row.map(() => '?').join(', ')})`, row);
   }
+}
+
+/** A new event with the first one's key is a duplicate of it; one with a new key is inserted. */
+async function assertDedupeHolds(
+  store: Store,
+  projectId: ProjectId,
+  sourceId: SourceId,
+  stored: NewInboundEvent,
+): Promise<void> {
+  const again = await store.insertInboundEvents([
+    event(projectId, sourceId, stored.providerEventId as string),
+    event(projectId, sourceId, 'c'),
+  ]);
+  assert.deepEqual(
+    again.map((r) => r.duplicate),
+    [true, false],
+  );
+  assert.equal(again[0]?.id, stored.id);
 }
 
 /**
@@ -98,6 +97,17 @@ async function openBefore(
   };
 }
 
+async function columnsOf(db: Db, table: string): Promise<string[]> {
+  const rows =
+    db.dialect === 'sqlite'
+      ? await db.all<{ name: string }>('SELECT name FROM pragma_table_info(?)', [table])
+      : await db.all<{ name: string }>(
+          'SELECT column_name AS name FROM information_schema.columns WHERE table_name = ?',
+          [table],
+        );
+  return rows.map((r) => r.name);
+}
+
 async function indexesOf(db: Db, table: string): Promise<string[]> {
   const rows =
     db.dialect === 'sqlite'
@@ -131,15 +141,7 @@ for (const kind of STORE_KINDS) {
         const page = await store.listInboundEvents(projectId, {}, { limit: 10 });
         assert.deepEqual(page.items.map((e) => e.id).sort(), before.map((e) => e.id).sort());
         // The dedupe key survived the rebuild; a new key still inserts.
-        const again = await store.insertInboundEvents([
-          event(projectId, sourceId, 'a'),
-          event(projectId, sourceId, 'c'),
-        ]);
-        assert.deepEqual(
-          again.map((r) => r.duplicate),
-          [true, false],
-        );
-        assert.equal(again[0]?.id, before[0]?.id);
+        await assertDedupeHolds(store, projectId, sourceId, before[0] as NewInboundEvent);
         // The routing jobs (pending rows) are still claimed and completed through the new key.
         const claimed = await store.claimPendingInboundEvents(10, 2000, 30_000);
         assert.equal(claimed.length, 3);
@@ -185,29 +187,11 @@ for (const kind of STORE_KINDS) {
           assert.equal(stored?.jsonValid, true);
           assert.equal(stored?.processStatus, 'pending');
         }
-        const columns =
-          db.dialect === 'sqlite'
-            ? (
-                await db.all<{ name: string }>('SELECT name FROM pragma_table_info(?)', ['inbound_events'])
-              ).map((c) => c.name)
-            : (
-                await db.all<{ name: string }>(
-                  'SELECT column_name AS name FROM information_schema.columns WHERE table_name = ?',
-                  ['inbound_events'],
-                )
-              ).map((c) => c.name);
+        const columns = await columnsOf(db, 'inbound_events');
         assert.ok(columns.includes('dedupe_key'), `columns read: ${columns}`);
         assert.ok(!columns.includes('body_sha256'), `no body_sha256 column: ${columns}`);
         // The dedupe key still decides duplicates, and new events insert without the column.
-        const again = await store.insertInboundEvents([
-          event(projectId, sourceId, 'a'),
-          event(projectId, sourceId, 'c'),
-        ]);
-        assert.deepEqual(
-          again.map((r) => r.duplicate),
-          [true, false],
-        );
-        assert.equal(again[0]?.id, before[0]?.id);
+        await assertDedupeHolds(store, projectId, sourceId, before[0] as NewInboundEvent);
       } finally {
         await close();
       }

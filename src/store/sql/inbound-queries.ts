@@ -113,7 +113,7 @@ const toTenant = (r: TenantRow): TenantRecord => ({
 const SUMMARY_COLUMNS =
   'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_attempts, received_at_ms';
 
-const EVENT_COLUMNS =
+export const EVENT_COLUMNS =
   'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, headers, body, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_after_ms, received_at_ms';
 const ROW_WIDTH = 19;
 const ROW_MARKS = `(${Array.from({ length: ROW_WIDTH }, () => '?').join(', ')})`;
