@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
@@ -8,18 +8,21 @@ import { registerHealthRoutes } from './api/health-routes.ts';
 import { registerProjectRoutes } from './api/project-routes.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './domain/clock.ts';
+import { NodeExchange, type RawRoute } from './http/exchange.ts';
+import { type FastHttp, installFastHttp } from './http/fast-http.ts';
 import type { ProjectService } from './projects/project-service.ts';
 import type { SecretBox } from './security/secret-box.ts';
 import type { Store } from './store/store.ts';
 
-/** A request handler outside Fastify for a hot path; returns false when the request is not its. */
-export type RawRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
+export type { RawRoute } from './http/exchange.ts';
+
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /** Registers more API routes (each issue's area adds one). Runs inside the authenticated scope. */
 export type ApiModule = (api: FastifyInstance) => void;
 
 export interface AppDeps {
-  config: Pick<Config, 'apiBodyLimitBytes' | 'publicBaseUrl'>;
+  config: Pick<Config, 'apiBodyLimitBytes' | 'publicBaseUrl'> & Partial<Pick<Config, 'fastHttp'>>;
   store: Store;
   secrets: SecretBox;
   clock: Clock;
@@ -52,6 +55,7 @@ export const API_INFO = {
 /** Builds the server from its dependencies, without listening. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const rawRoutes = deps.rawRoutes ?? [];
+  let fast: FastHttp | undefined;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.apiBodyLimitBytes,
@@ -63,14 +67,35 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
     },
     logController: new LogController({ disableRequestLogging: true }),
-    serverFactory: (handler) =>
-      createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    serverFactory: (handler) => {
+      const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
         // While draining, answer and close, so keep-alive clients move to another instance and
         // server.close() can finish (Fastify does the same for its own routes).
         if (deps.isShuttingDown?.()) res.shouldKeepAlive = false;
-        for (const route of rawRoutes) if (route(req, res)) return;
+        const url = req.url ?? '/';
+        for (const route of rawRoutes) {
+          if (route.owns(url)) {
+            route.handle(new NodeExchange(req, res));
+            return;
+          }
+        }
         handler(req, res);
-      }) as Server,
+      });
+      if (rawRoutes.length > 0 && deps.config.fastHttp !== false) {
+        fast = installFastHttp(server, {
+          routes: rawRoutes,
+          keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+          ...(deps.isShuttingDown ? { isShuttingDown: deps.isShuttingDown } : {}),
+        });
+      }
+      return server as Server;
+    },
+  });
+  // Before the listener closes: connections of the fast path that wait for a request close now,
+  // the others after their answer (node:http's own idle connections Fastify closes itself).
+  app.addHook('preClose', (done) => {
+    fast?.closeIdle();
+    done();
   });
   app.decorateRequest('principal', null);
   installErrorHandlers(app);

@@ -46,6 +46,8 @@ export interface Config {
   readonly databasePoolSize: number;
   /** SQLite: the hot paths' write batches go to a second connection on a worker thread. */
   readonly sqliteWriterThread: boolean;
+  /** Plain ingest requests are read by Hookyard's own HTTP/1.1 fast path instead of node:http's. */
+  readonly fastHttp: boolean;
 }
 
 interface KeySpec {
@@ -232,6 +234,12 @@ export const CONFIG_KEYS: Record<keyof Config, KeySpec> = {
     doc: "SQLite only: write the hot paths' batches (inbound events, published messages, delivery outcomes) on a second connection on a worker thread, beside the event loop (true or false).",
     parse: bool,
   },
+  fastHttp: {
+    env: 'HOOKYARD_FAST_HTTP',
+    flag: '--fast-http',
+    doc: "Read plain ingest requests (`/in/…` with a Content-Length body) with Hookyard's own HTTP/1.1 fast path; every other request, and any ingest request it does not take, goes to node:http (true or false).",
+    parse: bool,
+  },
 };
 
 export const CONFIG_DEFAULTS: Readonly<Record<keyof Config, string>> = {
@@ -252,6 +260,7 @@ export const CONFIG_DEFAULTS: Readonly<Record<keyof Config, string>> = {
   deliveryConcurrency: '256',
   databasePoolSize: '10',
   sqliteWriterThread: 'true',
+  fastHttp: 'true',
 };
 
 export interface LoadConfigOptions {

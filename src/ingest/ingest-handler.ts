@@ -1,9 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
-import type { RawRoute } from '../app.ts';
 import type { Clock } from '../domain/clock.ts';
 import { type ErrorCode, HookyardError, StoreUnavailableError } from '../domain/errors.ts';
 import { type EventId, isId, newId, type SourceId } from '../domain/ids.ts';
+import type { Exchange, RawRoute } from '../http/exchange.ts';
 import { decideRoute } from '../routing/inbound-router.ts';
 import type { NewInboundEvent } from '../store/inbound-store.ts';
 import { type CompiledSource, sha256Hex } from './compiled-source.ts';
@@ -35,7 +35,7 @@ const REDACTED_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-g
  * them, and then Node's own headers object is stored as it is (it is not changed after parsing),
  * without a copy per request.
  */
-function storedHeaders(all: IncomingMessage['headers']): Record<string, string | string[]> {
+function storedHeaders(all: IncomingHttpHeaders): Record<string, string | string[]> {
   if (!REDACTED_HEADERS.some((name) => all[name] !== undefined)) {
     return all as Record<string, string | string[]>;
   }
@@ -48,18 +48,14 @@ function storedHeaders(all: IncomingMessage['headers']): Record<string, string |
 const CREDENTIAL_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
 const JSON_TYPE = /[/+]json\b/i;
 
-function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return;
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(body)),
-    ...headers,
-  });
-  res.end(body);
+const JSON_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json; charset=utf-8' };
+
+function send(res: Exchange, status: number, body: string, headers?: Record<string, string>): void {
+  res.reply(status, headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS, body);
 }
 
 function sendError(
-  res: ServerResponse,
+  res: Exchange,
   code: ErrorCode,
   detail: string,
   headers: Record<string, string> = {},
@@ -68,37 +64,18 @@ function sendError(
   send(res, status, JSON.stringify({ code, detail }), headers);
 }
 
-/** Reads the body up to `limit` bytes; resolves null (and stops reading) when it is larger. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.pause();
-        resolve(null);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
-    req.on('error', reject);
-  });
-}
-
 /**
  * The webhook receiving path, `/in/{sourceId}[/{credentialId}][?id={credentialId}]`, any method.
- * A raw node:http handler (not a Fastify route): this is the hot path, and every microsecond here
- * is a share of the throughput. The order is the contract: resolve the source, bound the body,
+ * A raw route (not a Fastify route, served by the fast HTTP path where the request allows): this
+ * is the hot path, and every microsecond here is a share of the throughput. The order is the contract: resolve the source, bound the body,
  * answer a handshake, verify the signature over the exact bytes, commit (grouped), then 2xx.
  */
 export function createIngestRoute(deps: IngestDeps): RawRoute {
   const { sources, committer, clock, logger } = deps;
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const rawUrl = req.url ?? '/';
+  async function handle(req: Exchange): Promise<void> {
+    const res = req;
+    const rawUrl = req.url;
     const q = rawUrl.indexOf('?');
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
     const segments = path.slice(4).split('/');
@@ -134,7 +111,8 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
       tooLarge(res, source);
       return;
     }
-    const body = await readBody(req, source.maxBodyBytes);
+    const read = req.readBody(source.maxBodyBytes);
+    const body = read instanceof Promise ? await read : read;
     if (body === null) {
       tooLarge(res, source);
       return;
@@ -144,7 +122,7 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
     const url = source.publicUrl
       ? source.publicUrl + (q === -1 ? '' : rawUrl.slice(q))
       : deps.publicBaseUrl + rawUrl;
-    const request: RawRequest = { method: req.method ?? 'POST', url, headers: req.headers, body };
+    const request: RawRequest = { method: req.method, url, headers: req.headers, body };
 
     const handshake = detectHandshake({
       kind: source.handshakeKind,
@@ -165,9 +143,7 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
         }
       }
       const { status, headers, body: responseBody } = done.response;
-      if (res.headersSent) return;
-      res.writeHead(status, { 'content-length': String(Buffer.byteLength(responseBody)), ...headers });
-      res.end(req.method === 'HEAD' ? undefined : responseBody);
+      res.reply(status, headers, responseBody);
       logger.info(
         { sourceId, projectId: source.projectId, status, kind: source.handshakeKind },
         'handshake answered',
@@ -185,7 +161,7 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
           method: request.method,
           bodyBytes: body.length,
           bodySha256: sha256Hex(body),
-          remoteAddress: req.socket.remoteAddress,
+          remoteAddress: req.remoteAddress,
           userAgent: req.headers['user-agent'],
         },
         'inbound request rejected: signature',
@@ -248,7 +224,7 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
     }
   }
 
-  function tooLarge(res: ServerResponse, source: CompiledSource): void {
+  function tooLarge(res: Exchange, source: CompiledSource): void {
     // Close the connection: the rest of the body is not read, so the socket cannot be reused.
     sendError(
       res,
@@ -260,7 +236,7 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
     );
   }
 
-  function unavailable(res: ServerResponse, err: unknown): void {
+  function unavailable(res: Exchange, err: unknown): void {
     if (err instanceof StoreUnavailableError || (err as Error)?.message === 'ingest is shutting down') {
       logger.warn({ err: (err as Error).message }, 'inbound request not stored: store unavailable');
       sendError(res, 'store_unavailable', 'The event was not stored; retry later.', { 'retry-after': '5' });
@@ -270,9 +246,10 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
     sendError(res, 'internal', 'The event was not stored.');
   }
 
-  return (req, res) => {
-    if (!req.url?.startsWith('/in/')) return false;
-    handle(req, res).catch((err) => unavailable(res, err));
-    return true;
+  return {
+    owns: (url) => url.startsWith('/in/'),
+    handle: (exchange) => {
+      handle(exchange).catch((err) => unavailable(exchange, err));
+    },
   };
 }
