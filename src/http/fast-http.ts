@@ -48,9 +48,11 @@ export interface FastHttp {
 const FAST_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const TARGET = /^\/[\x21-\x7e]*$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// A field value after the surrounding whitespace is dropped: visible characters (obs-text too, as
-// node:http allows), with inner spaces and tabs.
-const FIELD_VALUE = /^[\x21-\x7e\x80-\xff]([\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?$/;
+// `name: value`: a token name, no space before the colon, and a value (captured without the
+// whitespace around it) of visible characters (obs-text too, as node:http allows) with inner
+// spaces and tabs. A line with a bare CR or LF, or any other control byte, does not match.
+const FIELD_LINE =
+  /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[\t ]*((?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?)[\t ]*$/;
 const DIGITS = /^\d{1,15}$/;
 const MAX_HEADER_LINES = 100;
 // Bytes of the next requests buffered while one is answered before the socket is paused.
@@ -91,9 +93,9 @@ export function parseFastHead(
   text: string,
   routeFor: (url: string) => RawRoute | undefined,
 ): Head | undefined {
-  let lineEnd = text.indexOf('\r\n');
-  if (lineEnd === -1) lineEnd = text.length;
-  const line = text.slice(0, lineEnd);
+  const lines = text.split('\r\n');
+  if (lines.length > MAX_HEADER_LINES + 1) return undefined;
+  const line = lines[0] as string;
   const sp1 = line.indexOf(' ');
   const sp2 = sp1 === -1 ? -1 : line.indexOf(' ', sp1 + 1);
   if (sp2 === -1) return undefined;
@@ -104,29 +106,15 @@ export function parseFastHead(
   const route = routeFor(url);
   if (route === undefined) return undefined;
 
-  // Null prototype: a header named __proto__ is a plain key here, not the object's prototype.
-  const headers = Object.create(null) as Record<string, string>;
-  let count = 0;
-  let start = lineEnd + 2;
-  while (start < text.length) {
-    let end = text.indexOf('\r\n', start);
-    if (end === -1) end = text.length;
-    if (++count > MAX_HEADER_LINES) return undefined;
-    const colon = text.indexOf(':', start);
-    if (colon <= start || colon >= end) return undefined;
-    const name = text.slice(start, colon);
-    if (!TOKEN.test(name)) return undefined;
-    let vs = colon + 1;
-    let ve = end;
-    while (vs < ve && (text.charCodeAt(vs) === 0x20 || text.charCodeAt(vs) === 0x09)) vs++;
-    while (ve > vs && (text.charCodeAt(ve - 1) === 0x20 || text.charCodeAt(ve - 1) === 0x09)) ve--;
-    const value = text.slice(vs, ve);
-    if (value.length > 0 && !FIELD_VALUE.test(value)) return undefined;
-    const key = name.toLowerCase();
-    // node:http joins, keeps the first of or lists repeated names by rules of its own; leave them to it.
-    if (headers[key] !== undefined) return undefined;
-    headers[key] = value;
-    start = end + 2;
+  const headers: Record<string, string> = {};
+  for (let i = 1; i < lines.length; i++) {
+    const field = FIELD_LINE.exec(lines[i] as string);
+    if (field === null) return undefined;
+    const key = (field[1] as string).toLowerCase();
+    // node:http joins, keeps the first of or lists repeated names by rules of its own; leave them
+    // to it. `__proto__` would not be an own key of a plain object.
+    if (headers[key] !== undefined || key === '__proto__') return undefined;
+    headers[key] = field[2] as string;
   }
   if (
     headers.host === undefined ||
@@ -428,6 +416,35 @@ class FastConnection {
   }
 }
 
+interface RenderedFields {
+  /** `name: value\r\n` lines (without connection and content-length, which the path writes). */
+  text: string;
+  /** Whether every value is printable ASCII (else the head is written as latin1 bytes). */
+  plain: boolean;
+}
+
+// A frozen headers object (a route's constant answer headers) is checked and rendered once.
+const renderedFields = new WeakMap<object, RenderedFields>();
+
+function renderFields(headers: Readonly<Record<string, string>>): RenderedFields {
+  const known = renderedFields.get(headers);
+  if (known !== undefined) return known;
+  let text = '';
+  let plain = true;
+  for (const name in headers) {
+    const value = headers[name] as string;
+    // The same refusal as node:http's writeHead: no line breaks in a header (response splitting).
+    if (value.includes('\r') || value.includes('\n') || !TOKEN.test(name)) {
+      throw new TypeError(`Invalid header ${name} in the answer`);
+    }
+    if (plain && !SAFE_HEADER_TEXT.test(value)) plain = false;
+    if (name !== 'connection' && name !== 'content-length') text += `${name}: ${value}\r\n`;
+  }
+  const rendered = { text, plain };
+  if (Object.isFrozen(headers)) renderedFields.set(headers, rendered);
+  return rendered;
+}
+
 class FastExchange implements Exchange {
   readonly method: string;
   readonly url: string;
@@ -516,18 +533,10 @@ class FastExchange implements Exchange {
   reply(status: number, headers: Readonly<Record<string, string>>, body: string): void {
     if (this.replied) return;
     const close = this.close || headers.connection === 'close' || this.connection.willClose();
-    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
-    let plain = true;
-    for (const name in headers) {
-      const value = headers[name] as string;
-      // The same refusal as node:http's writeHead: no line breaks in a header (response splitting).
-      if (value.includes('\r') || value.includes('\n') || !TOKEN.test(name)) {
-        throw new TypeError(`Invalid header ${name} in the answer`);
-      }
-      if (plain && !SAFE_HEADER_TEXT.test(value)) plain = false;
-      if (name !== 'connection' && name !== 'content-length') head += `${name}: ${value}\r\n`;
-    }
+    const fields = renderFields(headers);
     this.replied = true;
+    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n${fields.text}`;
+    const plain = fields.plain;
     head += `date: ${httpDate()}\r\n`;
     head += close
       ? 'connection: close\r\n'

@@ -48,7 +48,10 @@ function storedHeaders(all: IncomingHttpHeaders): Record<string, string | string
 const CREDENTIAL_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
 const JSON_TYPE = /[/+]json\b/i;
 
-const JSON_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json; charset=utf-8' };
+// Frozen: the fast HTTP path renders a frozen headers object once.
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'application/json; charset=utf-8',
+});
 
 function send(res: Exchange, status: number, body: string, headers?: Record<string, string>): void {
   res.reply(status, headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS, body);
