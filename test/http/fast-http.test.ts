@@ -268,6 +268,17 @@ describe('fast HTTP path: on the wire', () => {
     c.end();
   });
 
+  it('answers a long pipeline sent in one write, without nesting a call per request', async () => {
+    const c = new RawClient(port);
+    const count = 3000;
+    let all = '';
+    for (let i = 0; i < count; i++) all += `GET /in/skip-${i} HTTP/1.1\r\nhost: t\r\n\r\n`;
+    c.send(all);
+    for (let i = 0; i < count; i++) assert.equal((await c.response()).status, 202);
+    assert.equal(c.closed, false);
+    c.end();
+  });
+
   it('leaves chunked bodies and Expect: 100-continue to node:http, which the route serves too', async () => {
     const c = new RawClient(port);
     c.send(
