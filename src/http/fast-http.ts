@@ -61,6 +61,7 @@ const MAX_BUFFERED_BYTES = 64 * 1024;
 const MAX_DISCARD_BYTES = 1024 * 1024;
 const SWEEP_MS = 5000;
 const EMPTY = Buffer.alloc(0);
+const INTERNAL_HEADERS = Object.freeze({ 'content-type': 'application/json; charset=utf-8' });
 const SAFE_HEADER_TEXT = /^[\t\x20-\x7e]*$/;
 
 let dateSecond = 0;
@@ -309,7 +310,12 @@ class FastConnection {
     this.state = 'busy';
     const exchange = new FastExchange(this, head);
     this.exchange = exchange;
-    head.route.handle(exchange);
+    try {
+      head.route.handle(exchange);
+    } catch {
+      // A route's own failure: answered as node:http's would leave it, without taking the process.
+      exchange.reply(500, INTERNAL_HEADERS, '{"code":"internal","detail":"The request failed."}');
+    }
   }
 
   /** Bytes buffered after the head (the body, then perhaps the next request). */

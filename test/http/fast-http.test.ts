@@ -11,7 +11,10 @@ import { type FastHttp, installFastHttp, parseFastHead } from '../../src/http/fa
 
 const route: RawRoute = {
   owns: (url) => url.startsWith('/in/'),
-  handle: (exchange) => void answer(exchange),
+  handle: (exchange) => {
+    if (exchange.url === '/in/throw') throw new Error('boom');
+    void answer(exchange);
+  },
 };
 
 async function answer(x: Exchange): Promise<void> {
@@ -344,6 +347,17 @@ describe('fast HTTP path: on the wire', () => {
     s.send(post('/in/skip', body).slice(200) + post('/in/next', 'next'));
     assert.equal(JSON.parse((await s.response()).body).body, 'next');
     s.end();
+  });
+
+  it('a route that throws gets a 500 for its request, and the connection goes on', async () => {
+    const c = new RawClient(port);
+    c.send('GET /in/throw HTTP/1.1\r\nhost: t\r\n\r\n');
+    const r = await c.response();
+    assert.equal(r.status, 500);
+    assert.equal(JSON.parse(r.body).code, 'internal');
+    c.send(post('/in/after-throw', 'fine'));
+    assert.equal(JSON.parse((await c.response()).body).body, 'fine');
+    c.end();
   });
 
   it('a header named __proto__ is a plain header', async () => {
