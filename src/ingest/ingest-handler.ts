@@ -69,14 +69,16 @@ function sendError(
 
 /**
  * The webhook receiving path, `/in/{sourceId}[/{credentialId}][?id={credentialId}]`, any method.
- * A raw route (not a Fastify route, served by the fast HTTP path where the request allows): this
- * is the hot path, and every microsecond here is a share of the throughput. The order is the contract: resolve the source, bound the body,
- * answer a handshake, verify the signature over the exact bytes, commit (grouped), then 2xx.
+ * A raw route (not a Fastify route; served by the fast HTTP path where the request allows): this
+ * is the hot path, and every microsecond here is a share of the throughput. The order is the
+ * contract: resolve the source, bound the body, answer a handshake, verify the signature over the
+ * exact bytes, commit (grouped), then 2xx.
  */
 export function createIngestRoute(deps: IngestDeps): RawRoute {
   const { sources, committer, clock, logger } = deps;
 
   async function handle(req: Exchange): Promise<void> {
+    // One object both reads the request and sends the answer; `res` where it answers.
     const res = req;
     const rawUrl = req.url;
     const q = rawUrl.indexOf('?');
