@@ -1,9 +1,10 @@
 // Ingest benchmark: drives POST /in/{sourceId} with a signed 1 KiB JSON body (GitHub scheme; each
 // request a new X-GitHub-Delivery so every one is a new event and a real commit) from this process
 // with autocannon, at 50 connections on loopback, and compares with bare node:http verifying the
-// same HMAC without storing, measured in the same run. With the SQLite store it also measures two
-// floors: the same minimal server storing each request in SQLite with group commit, once with the
-// connection on its event loop and once on a writer thread as Hookyard has it (see
+// same HMAC without storing, measured in the same run. With the SQLite store it also measures three
+// floors: the same minimal server storing each request in SQLite with group commit, with the
+// connection on its event loop, on a writer thread as Hookyard has it, and on a writer thread
+// with Hookyard's fast HTTP path reading the requests, as Hookyard's ingest does (see
 // minimal-store-server.js), and prints Hookyard's rate as a share of each. Servers run as child
 // processes.
 //   node --import tsx bench/ingest-bench.ts [--seconds 10] [--rounds 3] [--connections 50]
@@ -340,9 +341,17 @@ async function startBare(): Promise<Target> {
 const FLOOR_NAMES = {
   loop: 'minimal node:http + HMAC + SQLite group commit on the event loop (floor)',
   thread: 'minimal node:http + HMAC + SQLite group commit on a writer thread (floor)',
+  fast: 'minimal fast HTTP path + HMAC + SQLite group commit on a writer thread (floor)',
 } as const;
+const FLOOR_SHAPES = ['loop', 'thread', 'fast'] as const;
+type FloorShape = (typeof FLOOR_SHAPES)[number];
+const FLOOR_WHERE: Record<FloorShape, string> = {
+  loop: 'on the event loop',
+  thread: "on a writer thread (Hookyard's shape before the fast HTTP path)",
+  fast: "on a writer thread, read by the fast HTTP path (Hookyard's shape)",
+};
 
-async function startFloor(shape: 'loop' | 'thread'): Promise<Target> {
+async function startFloor(shape: FloorShape): Promise<Target> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hy-floor-'));
   const cleanup = async (child?: ChildProcess) => {
     if (child) await stop(child);
@@ -351,8 +360,15 @@ async function startFloor(shape: 'loop' | 'thread'): Promise<Target> {
   let started: Awaited<ReturnType<typeof spawnServer>>;
   try {
     started = await spawnServer(
-      ['bench/minimal-store-server.js'],
-      { BENCH_SECRET: SECRET, BENCH_DATA_DIR: dataDir, BENCH_FLOOR_WRITER: shape },
+      shape === 'fast'
+        ? ['--import', 'tsx', 'bench/minimal-store-server.js']
+        : ['bench/minimal-store-server.js'],
+      {
+        BENCH_SECRET: SECRET,
+        BENCH_DATA_DIR: dataDir,
+        BENCH_FLOOR_WRITER: shape === 'loop' ? 'loop' : 'thread',
+        BENCH_FLOOR_HTTP: shape === 'fast' ? 'fast' : 'node',
+      },
       /listening (\d+)/,
     );
   } catch (err) {
@@ -384,7 +400,7 @@ export interface IngestBenchResult {
    * Per floor shape, the median over rounds of Hookyard on SQLite's rate over that floor's; empty
    * when the floors or Hookyard on SQLite did not run.
    */
-  shareOfFloor: Partial<Record<'loop' | 'thread', number>>;
+  shareOfFloor: Partial<Record<FloorShape, number>>;
 }
 
 /**
@@ -397,12 +413,12 @@ export async function runIngestBench(): Promise<IngestBenchResult> {
   const kinds =
     values.store === 'both' ? (['sqlite', 'postgres'] as const) : [values.store as 'sqlite' | 'postgres'];
   const targets: Target[] = [];
-  const floors: Array<{ shape: 'loop' | 'thread'; target: Target }> = [];
+  const floors: Array<{ shape: FloorShape; target: Target }> = [];
   let sqliteHookyard: Target | undefined;
   try {
     targets.push(await startBare());
     if (values.floor !== 'false' && kinds.includes('sqlite')) {
-      for (const shape of ['loop', 'thread'] as const) {
+      for (const shape of FLOOR_SHAPES) {
         const target = await startFloor(shape);
         floors.push({ shape, target });
         targets.push(target);
@@ -498,7 +514,7 @@ export async function runIngestBench(): Promise<IngestBenchResult> {
       );
       shareOfFloor[shape] = share;
       process.stdout.write(
-        `Hookyard on SQLite reaches ${share.toFixed(2)} of the floor's rate with SQLite ${shape === 'loop' ? 'on the event loop' : "on a writer thread (Hookyard's shape)"} (the median of each round's ratio).\n`,
+        `Hookyard on SQLite reaches ${share.toFixed(2)} of the floor's rate with SQLite ${FLOOR_WHERE[shape]} (the median of each round's ratio).\n`,
       );
     }
     return { rounds, summary, shareOfFloor };

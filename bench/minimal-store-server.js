@@ -12,6 +12,9 @@
 //   loop posts each batch's rows to it and answers when it replies, with at most two batches in
 //   flight (what Hookyard's group committer allows on SQLite), so the loop parses the next
 //   requests while a batch commits.
+// BENCH_FLOOR_HTTP picks what reads the requests: `node` (default) is node:http; `fast` is
+// Hookyard's own fast HTTP path (src/http/fast-http.ts, in front of node:http as in Hookyard),
+// so the floor has the shape Hookyard's ingest now has. `fast` needs `node --import tsx`.
 // The database goes in BENCH_DATA_DIR (the bench makes it fresh and deletes it afterwards).
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -70,11 +73,20 @@ if (!isMainThread) {
   const file = path.join(dataDir, 'floor.db');
   const shape = process.env.BENCH_FLOOR_WRITER ?? 'loop';
   if (shape !== 'loop' && shape !== 'thread') throw new Error('BENCH_FLOOR_WRITER is loop or thread');
+  const http = process.env.BENCH_FLOOR_HTTP ?? 'node';
+  if (http !== 'node' && http !== 'fast') throw new Error('BENCH_FLOOR_HTTP is node or fast');
 
-  const answer = (responses, ok) => {
+  const JSON_HEADERS = Object.freeze({ 'content-type': 'application/json' });
+  // A response is node:http's ServerResponse, or the fast path's exchange (which has `reply`).
+  const answer = (responses, ok, failStatus = 503) => {
     const out = ok ? '{"ok":true}' : '{"ok":false}';
+    const status = ok ? 200 : failStatus;
     for (const res of responses) {
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'content-length': out.length });
+      if (res.reply) {
+        res.reply(status, JSON_HEADERS, out);
+        continue;
+      }
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': out.length });
       res.end(out);
     }
   };
@@ -133,34 +145,40 @@ if (!isMainThread) {
   let seq = 0;
   const newId = (nowMs) => `${nowMs.toString(36).padStart(9, '0')}${(seq++).toString(36).padStart(8, '0')}`;
 
+  /** Verifies, then queues the request's row for the next batch (`res` answers it). */
+  const accept = (url, headers, body, res) => {
+    if (!githubSignatureValid(secret, body, headers['x-hub-signature-256'])) {
+      answer([res], false, 401);
+      return;
+    }
+    const receivedAt = Date.now();
+    const id = newId(receivedAt);
+    if (queue.length === 0) setImmediate(submit);
+    queue.push({
+      res,
+      // Without a delivery id there is nothing to dedupe on; the event's own id keeps it unique.
+      row: [id, url, String(headers['x-github-delivery'] ?? id), JSON.stringify(headers), body, receivedAt],
+    });
+  };
+
   const server = createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      if (!githubSignatureValid(secret, body, req.headers['x-hub-signature-256'])) {
-        const out = '{"ok":false}';
-        res.writeHead(401, { 'content-type': 'application/json', 'content-length': out.length });
-        res.end(out);
-        return;
-      }
-      const receivedAt = Date.now();
-      const id = newId(receivedAt);
-      if (queue.length === 0) setImmediate(submit);
-      queue.push({
-        res,
-        // Without a delivery id there is nothing to dedupe on; the event's own id keeps it unique.
-        row: [
-          id,
-          req.url ?? '/',
-          String(req.headers['x-github-delivery'] ?? id),
-          JSON.stringify(req.headers),
-          body,
-          receivedAt,
-        ],
-      });
-    });
+    req.on('end', () => accept(req.url ?? '/', req.headers, Buffer.concat(chunks), res));
   });
+  if (http === 'fast') {
+    const { installFastHttp } = await import('../src/http/fast-http.ts');
+    const route = {
+      owns: () => true,
+      handle: async (exchange) => {
+        const read = exchange.readBody(1024 * 1024);
+        const body = read instanceof Promise ? await read : read;
+        if (body === null) exchange.reply(413, JSON_HEADERS, '{"ok":false}');
+        else accept(exchange.url, exchange.headers, body, exchange);
+      },
+    };
+    installFastHttp(server, { routes: [route], keepAliveTimeoutMs: 65_000 });
+  }
   server.listen(0, '127.0.0.1', () => {
     process.stdout.write(`listening ${server.address().port}\n`);
   });
