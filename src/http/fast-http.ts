@@ -279,11 +279,9 @@ class FastConnection {
     this.state = 'head';
     this.exchange = null;
     if (this.socket.isPaused()) this.socket.resume();
-    if (this.settings.closing || this.settings.isShuttingDown() || this.clientEnded) {
-      if (this.buffer === null) {
-        this.socket.end();
-        return;
-      }
+    if (this.buffer === null && this.willClose()) {
+      this.socket.end();
+      return;
     }
     this.startedAt = this.buffer === null ? 0 : Date.now();
     if (this.buffer !== null) this.readHead();
@@ -334,16 +332,13 @@ class FastConnection {
     if (this.socket.isPaused()) this.socket.resume();
   }
 
-  /** Writes the answer, then goes on to the next request (or closes). */
+  /**
+   * Writes the answer, then goes on to the next request, or closes when the answer said so
+   * (`close`, decided in `reply` so the header and the connection agree).
+   */
   finish(text: string | Buffer, unreadBodyBytes: number, close: boolean): void {
     if (this.state === 'gone') return;
-    const closeAfter =
-      close ||
-      this.clientEnded ||
-      this.settings.closing ||
-      this.settings.isShuttingDown() ||
-      unreadBodyBytes > MAX_DISCARD_BYTES;
-    if (closeAfter) {
+    if (close) {
       this.state = 'gone';
       this.socket.end(text);
       return;
@@ -369,6 +364,7 @@ class FastConnection {
     return this.settings.keepAliveHeader;
   }
 
+  /** Whether the connection closes after the answer being made, whatever the request asked. */
   willClose(): boolean {
     return this.clientEnded || this.settings.closing || this.settings.isShuttingDown();
   }
@@ -553,7 +549,12 @@ class FastExchange implements Exchange {
 
   reply(status: number, headers: Readonly<Record<string, string>>, body: string): void {
     if (this.replied) return;
-    const close = this.close || headers.connection === 'close' || this.connection.willClose();
+    const unreadBodyBytes = this.contentLength - this.received;
+    const close =
+      this.close ||
+      headers.connection === 'close' ||
+      this.connection.willClose() ||
+      unreadBodyBytes > MAX_DISCARD_BYTES;
     const fields = renderFields(headers);
     this.replied = true;
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n${fields.text}`;
@@ -572,6 +573,6 @@ class FastExchange implements Exchange {
       : withBody
         ? Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(body)])
         : Buffer.from(head, 'latin1');
-    this.connection.finish(text, this.contentLength - this.received, close);
+    this.connection.finish(text, unreadBodyBytes, close);
   }
 }

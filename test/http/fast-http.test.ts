@@ -347,6 +347,14 @@ describe('fast HTTP path: on the wire', () => {
     s.send(post('/in/skip', body).slice(200) + post('/in/next', 'next'));
     assert.equal(JSON.parse((await s.response()).body).body, 'next');
     s.end();
+
+    // Too large to skip: the answer says it closes, and it does.
+    const big = new RawClient(port);
+    big.send(`POST /in/skip HTTP/1.1\r\nhost: t\r\ncontent-length: ${2 * 1024 * 1024}\r\n\r\nstart`);
+    const unread = await big.response();
+    assert.equal(unread.status, 202);
+    assert.equal(unread.headers.connection, 'close');
+    assert.ok(await big.closedWithin(1000));
   });
 
   it('a route that throws gets a 500 for its request, and the connection goes on', async () => {
