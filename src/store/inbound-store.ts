@@ -20,6 +20,13 @@ export interface SourceRecord {
 export type InboundEventStatus = 'received' | 'routed' | 'unrouted';
 export const INBOUND_EVENT_STATUSES: readonly InboundEventStatus[] = ['received', 'routed', 'unrouted'];
 
+/**
+ * PostgreSQL writes inbound events in multi-row INSERTs of at most this many rows, each a prepared
+ * statement; a batch of at most this many commits in one statement, without BEGIN and COMMIT. The
+ * group committer keeps PostgreSQL's batches to this size and runs several side by side.
+ */
+export const PG_EVENT_STATEMENT_ROWS = 16;
+
 export interface NewInboundEvent {
   id: EventId;
   projectId: ProjectId;

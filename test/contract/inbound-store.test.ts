@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { newId, type ProjectId, type SourceId } from '../../src/domain/ids.ts';
-import type { NewInboundEvent, SourceRecord } from '../../src/store/inbound-store.ts';
+import { type NewInboundEvent, PG_EVENT_STATEMENT_ROWS, type SourceRecord } from '../../src/store/inbound-store.ts';
 import {
   openTestStore,
   STORE_VARIANTS,
@@ -109,6 +109,39 @@ for (const { kind, sqliteWriterThread, name } of STORE_VARIANTS) {
       await t.store.insertSource(s2);
       assert.equal((await t.store.insertInboundEvents([event(s2, 'evt_a')]))[0]?.duplicate, false);
       assert.equal(await t.store.getInboundEvent(await seedProject(t), a.id), null, 'scoped by project');
+    });
+
+    it('dedupes across the statements of a large batch and answers each event in order', async () => {
+      // PostgreSQL writes a batch as INSERTs of PG_EVENT_STATEMENT_ROWS rows each (and one of at
+      // most that many without a transaction); duplicates here straddle those boundaries.
+      const s = source(projectId, 'large batch');
+      await t.store.insertSource(s);
+      const stored = event(s, 'evt_stored_before');
+      await t.store.insertInboundEvents([stored]);
+      const size = PG_EVENT_STATEMENT_ROWS * 2 + 5;
+      const batch = Array.from({ length: size }, (_, i) => event(s, `evt_${i}`));
+      batch[PG_EVENT_STATEMENT_ROWS] = event(s, 'evt_0'); // first row of the second statement
+      batch[size - 1] = event(s, 'evt_stored_before');
+      const results = await t.store.insertInboundEvents(batch);
+      assert.equal(results.length, size);
+      results.forEach((r, i) => {
+        const expected =
+          i === PG_EVENT_STATEMENT_ROWS
+            ? { id: batch[0]?.id, duplicate: true }
+            : i === size - 1
+              ? { id: stored.id, duplicate: true }
+              : { id: batch[i]?.id, duplicate: false };
+        assert.deepEqual(r, expected, `result ${i}`);
+      });
+      const listed = await t.store.listInboundEvents(projectId, { sourceId: s.id }, { limit: 100 });
+      assert.equal(listed.items.length, size - 1, 'one stored event per distinct key');
+      // A batch that fits one statement, with a duplicate inside it.
+      const small = [event(s, 'evt_small'), event(s, 'evt_small'), event(s, 'evt_1')];
+      assert.deepEqual(await t.store.insertInboundEvents(small), [
+        { id: small[0]?.id, duplicate: false },
+        { id: small[0]?.id, duplicate: true },
+        { id: batch[1]?.id, duplicate: true },
+      ]);
     });
 
     it('checks a body that claims JSON when the receiver left it to the store', async () => {

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { newId } from '../../src/domain/ids.ts';
+import { PG_EVENT_STATEMENT_ROWS } from '../../src/store/inbound-store.ts';
 import { PostgresDb } from '../../src/store/postgres/postgres-db.ts';
+import { createInboundQueries } from '../../src/store/sql/inbound-queries.ts';
 import { openTestStore, type TestStore } from '../helpers/stores.ts';
 
 // The PostgreSQL driver names a statement once its text has run a few times, so each connection
@@ -42,12 +45,44 @@ describe('PostgreSQL prepared statements', () => {
 
   it('leaves a statement that ran once, and one with many parameters, unprepared', async () => {
     await db.get('SELECT ? :: integer + 1 AS once', [1]);
-    const many = Array.from({ length: 100 }, (_, i) => i);
+    // Past the limit (16 inbound event rows of 19 values each, 304).
+    const many = Array.from({ length: 400 }, (_, i) => i);
     const wide = `SELECT ${many.map(() => '? :: integer').join(' + ')} AS total`;
-    for (let i = 0; i < 5; i++) assert.equal((await db.get<{ total: number }>(wide, many))?.total, 4950);
+    for (let i = 0; i < 5; i++) assert.equal((await db.get<{ total: number }>(wide, many))?.total, 79800);
     const texts = await preparedTexts();
     assert.ok(!texts.some((s) => s.includes('AS once')), 'a one-off statement is not prepared');
-    assert.ok(!texts.some((s) => s.includes('AS total')), 'a statement with 100 parameters is not prepared');
+    assert.ok(!texts.some((s) => s.includes('AS total')), 'a statement with 400 parameters is not prepared');
+  });
+
+  it('prepares the inbound event insert of a full statement of rows', async () => {
+    const inbound = createInboundQueries(db);
+    const sourceId = newId('source');
+    const projectId = newId('project');
+    for (let batch = 0; batch < 4; batch++) {
+      const events = Array.from({ length: PG_EVENT_STATEMENT_ROWS }, (_, i) => ({
+        id: newId('event'),
+        projectId,
+        sourceId,
+        dedupeKey: `id:${batch}-${i}`,
+        providerEventId: `${batch}-${i}`,
+        eventType: null,
+        method: 'POST',
+        url: `/in/${sourceId}`,
+        headers: { 'content-type': 'text/plain' },
+        body: Buffer.from(`body ${batch}-${i}`),
+        jsonValid: null,
+        verification: { ok: true, detail: 'none' },
+        credentialId: null,
+        routingKey: null,
+        receivedAtMs: 1000,
+        decided: null,
+      }));
+      const results = await inbound.insertInboundEvents(events);
+      assert.deepEqual(results, events.map((e) => ({ id: e.id, duplicate: false })));
+    }
+    const inserts = (await preparedTexts()).filter((s) => s.startsWith('INSERT INTO inbound_events'));
+    assert.equal(inserts.length, 1, 'one prepared text for the 16-row insert');
+    assert.equal(inserts[0]?.match(/\$\d+/g)?.length, PG_EVENT_STATEMENT_ROWS * 19);
   });
 
   it('never prepares a statement that selects *, whose result an added column would change', async () => {

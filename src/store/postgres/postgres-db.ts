@@ -8,9 +8,13 @@ const INT8_OID = 20;
  * A statement as PostgreSQL gets it: `?` rewritten to `$n`, and a name once the same text has run
  * PREPARE_AFTER times. A named statement is parsed and planned once per connection and then only
  * bound and executed: the hot paths' statements (publish, claim, outcome) spent ~8 µs a delivery
- * in the planner alone (pg_stat_statements, docs/benchmarks.md). Texts with many parameters
- * (multi-row VALUES, one text per row count) stay unnamed, and so does everything past
- * MAX_PREPARED distinct texts, so a connection holds a bounded set of statements.
+ * in the planner alone (pg_stat_statements, docs/benchmarks.md). Texts with more parameters than
+ * MAX_PREPARED_PARAMS stay unnamed, and so does everything past MAX_PREPARED distinct texts, so a
+ * connection holds a bounded set of statements. The limit admits the inbound event insert of up to
+ * 16 rows (19 values a row; inbound-queries.ts keeps its statements that size): one text per row
+ * count, 1.1 MB of cached plans a connection for all sixteen, measured with
+ * pg_backend_memory_contexts. Parsing and planning a multi-row VALUES cost PostgreSQL more than
+ * running it.
  *
  * A migration run by another process (a rolling deploy) can change what a prepared statement
  * returns; PostgreSQL then refuses it ("cached plan must not change result type") on every
@@ -25,7 +29,7 @@ interface PgStatement {
 }
 const PREPARE_AFTER = 3;
 const MAX_PREPARED = 200;
-const MAX_PREPARED_PARAMS = 64;
+const MAX_PREPARED_PARAMS = 16 * 19;
 const SELECTS_STAR = /(SELECT|RETURNING|\.)\s*\*/i;
 const NEVER = Number.NEGATIVE_INFINITY;
 const statements = new Map<string, PgStatement>();

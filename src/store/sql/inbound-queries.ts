@@ -1,12 +1,13 @@
 import type { EventId, ProjectId, SourceId, TenantId } from '../../domain/ids.ts';
-import type {
-  InboundEventRecord,
-  InboundEventStatus,
-  InboundEventSummary,
-  InboundStore,
-  NewInboundEvent,
-  SourceRecord,
-  TenantRecord,
+import {
+  type InboundEventRecord,
+  type InboundEventStatus,
+  type InboundEventSummary,
+  type InboundStore,
+  type NewInboundEvent,
+  PG_EVENT_STATEMENT_ROWS,
+  type SourceRecord,
+  type TenantRecord,
 } from '../inbound-store.ts';
 import type { Page } from '../store.ts';
 import type { Db, SqlExecutor, SqlValue, SyncExecutor } from './db.ts';
@@ -118,8 +119,9 @@ export const EVENT_COLUMNS =
 const ROW_WIDTH = 19;
 const ROW_MARKS = `(${Array.from({ length: ROW_WIDTH }, () => '?').join(', ')})`;
 const INSERT_EVENT = `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${ROW_MARKS} ON CONFLICT (source_id, dedupe_key) DO NOTHING`;
-// PostgreSQL: one statement per chunk (a round trip per row would dominate); 19 params a row.
-const PG_CHUNK_ROWS = 500;
+// PostgreSQL: a multi-row INSERT of at most this many rows (a round trip per row would dominate),
+// so the statements, one text per row count, stay few enough to prepare (postgres-db.ts).
+const PG_STATEMENT_ROWS = PG_EVENT_STATEMENT_ROWS;
 
 /** json_valid while nobody has checked yet: the store checks before the row is written. */
 const JSON_UNCHECKED = -1;
@@ -273,16 +275,35 @@ function toInsertResults(
   });
 }
 
+/** The multi-row INSERT of `rows` events, one text per row count (prepared after a few runs). */
+const pgInsertText = Array.from(
+  { length: PG_STATEMENT_ROWS + 1 },
+  (_, rows) =>
+    `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${Array.from({ length: rows }, () => ROW_MARKS).join(', ')} ON CONFLICT (source_id, dedupe_key) DO NOTHING RETURNING id`,
+);
+
 /**
- * One multi-row INSERT; rows it did not insert are duplicates (of stored events, or of an earlier
- * row of the same batch), whose stored ids are then read in one query.
+ * PostgreSQL: the batch as multi-row INSERTs of at most PG_STATEMENT_ROWS rows. A batch that fits
+ * one statement runs it on its own, committed by itself (a statement is atomic): BEGIN and COMMIT
+ * were two more round trips a batch, about as much CPU on each side as the insert of 8 rows. A
+ * larger batch runs its statements in one transaction, so it still commits (and waits for the
+ * WAL flush) once.
+ */
+function insertEventsPg(db: Db, events: readonly NewInboundEvent[]) {
+  if (events.length <= PG_STATEMENT_ROWS) return insertManyPg(db, events);
+  return db.transaction((tx) => insertManyPg(tx, events));
+}
+
+/**
+ * Multi-row INSERTs; rows one did not insert are duplicates (of stored events, or of an earlier
+ * row of the same batch), whose stored ids are then read in one query per statement.
  */
 async function insertManyPg(tx: SqlExecutor, events: readonly NewInboundEvent[]) {
   const out: Array<{ id: EventId; duplicate: boolean }> = [];
-  for (let i = 0; i < events.length; i += PG_CHUNK_ROWS) {
-    const chunk = events.slice(i, i + PG_CHUNK_ROWS);
+  for (let i = 0; i < events.length; i += PG_STATEMENT_ROWS) {
+    const chunk = events.slice(i, i + PG_STATEMENT_ROWS);
     const inserted = await tx.all<{ id: string }>(
-      `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${chunk.map(() => ROW_MARKS).join(', ')} ON CONFLICT (source_id, dedupe_key) DO NOTHING RETURNING id`,
+      pgInsertText[chunk.length] as string,
       chunk.flatMap((e) => withBodyFacts(toInboundEventRow(e), 'node')),
     );
     const fresh = new Set(inserted.map((r) => r.id));
@@ -376,7 +397,7 @@ export function createInboundQueries(db: Db): InboundStore {
           await db.transactionSync((tx) => insertInboundEventRowsSync(tx, rows)),
         );
       }
-      return db.transaction((tx) => insertManyPg(tx, events));
+      return insertEventsPg(db, events);
     },
     async getInboundEvent(projectId, id) {
       const row = await db.get<EventRow>('SELECT * FROM inbound_events WHERE project_id = ? AND id = ?', [
