@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { newId, type ProjectId, type SourceId } from '../../src/domain/ids.ts';
-import { type NewInboundEvent, PG_EVENT_STATEMENT_ROWS, type SourceRecord } from '../../src/store/inbound-store.ts';
+import {
+  type NewInboundEvent,
+  PG_EVENT_STATEMENT_ROWS,
+  type SourceRecord,
+} from '../../src/store/inbound-store.ts';
 import {
   openTestStore,
   STORE_VARIANTS,

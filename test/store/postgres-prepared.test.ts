@@ -78,7 +78,10 @@ describe('PostgreSQL prepared statements', () => {
         decided: null,
       }));
       const results = await inbound.insertInboundEvents(events);
-      assert.deepEqual(results, events.map((e) => ({ id: e.id, duplicate: false })));
+      assert.deepEqual(
+        results,
+        events.map((e) => ({ id: e.id, duplicate: false })),
+      );
     }
     const inserts = (await preparedTexts()).filter((s) => s.startsWith('INSERT INTO inbound_events'));
     assert.equal(inserts.length, 1, 'one prepared text for the 16-row insert');
