@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import {
+  claimFilter,
   PG_COMPLETE_DELIVERIES,
+  PG_HOT_PATH_SETTINGS,
   PG_POINT_LOOKUPS,
-  PG_POINT_LOOKUPS_LAZY_COMMIT,
+  pgClaimSql,
   releaseDeliveriesSql,
 } from '../../src/store/sql/delivery-queries.ts';
 import { openTestStore, type TestStore } from '../helpers/stores.ts';
@@ -28,6 +30,10 @@ describe('PostgreSQL plans of the delivery hot path', () => {
     await t.cleanup();
   });
 
+  // What the hot path's connections start with (Db.withSettings), set here for one transaction.
+  const HOT_PATH = `SELECT ${Object.entries(PG_HOT_PATH_SETTINGS)
+    .map(([name, value]) => `set_config('${name}', '${value}', true)`)
+    .join(', ')}`;
   const toPg = (sql: string): string => {
     let n = 0;
     return sql.replace(/\?/g, () => `$${++n}`);
@@ -69,7 +75,7 @@ describe('PostgreSQL plans of the delivery hot path', () => {
   });
   it('records a batch of outcomes by primary-key lookups, not by reading the pending backlog', async () => {
     await client.query('ANALYZE deliveries');
-    const plan = await planOf(PG_POINT_LOOKUPS_LAZY_COMMIT, PG_COMPLETE_DELIVERIES, ['[]', outcomes]);
+    const plan = await planOf(HOT_PATH, PG_COMPLETE_DELIVERIES, ['[]', outcomes]);
     assert.match(plan, /Index Scan using deliveries_pkey on deliveries/, plan);
     assert.doesNotMatch(plan, /deliveries_due|Seq Scan on deliveries|Hash Join|Bitmap/, plan);
   });
@@ -79,7 +85,7 @@ describe('PostgreSQL plans of the delivery hot path', () => {
     // plan_cache_mode forces that plan here, so it is the one checked.
     await client.query('BEGIN');
     try {
-      await client.query(PG_POINT_LOOKUPS_LAZY_COMMIT);
+      await client.query(HOT_PATH);
       await client.query("SET LOCAL plan_cache_mode = 'force_generic_plan'");
       await client.query({
         name: 'complete_generic',
@@ -90,6 +96,24 @@ describe('PostgreSQL plans of the delivery hot path', () => {
       const plan = rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
       assert.match(plan, /Index Scan using deliveries_pkey on deliveries/, plan);
       assert.doesNotMatch(plan, /deliveries_due|Seq Scan on deliveries|Hash Join|Bitmap/, plan);
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  });
+  it('claims the oldest due rows off deliveries_due, also with the prepared claim planned generically', async () => {
+    const sql = toPg(pgClaimSql(claimFilter('postgres', '?', '?', true)));
+    // now, excluded endpoint, excluded project, lease holder; window, limits, default, limit, lease end
+    const params = [10_000_000, '', '', 'holder-1', 100, '{}', 100, 100, 20_000_000];
+    await client.query('BEGIN');
+    try {
+      await client.query(HOT_PATH);
+      await client.query("SET LOCAL plan_cache_mode = 'force_generic_plan'");
+      await client.query({ name: 'claim_generic', text: sql, values: params });
+      const literals = params.map((p) => (typeof p === 'number' ? String(p) : `'${p}'`)).join(', ');
+      const { rows } = await client.query(`EXPLAIN EXECUTE claim_generic(${literals})`);
+      const plan = rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+      assert.match(plan, /Index Scan using deliveries_due on deliveries d/, plan);
+      assert.doesNotMatch(plan, /Seq Scan on deliveries|Sort Key: d\.next_attempt_at_ms|Bitmap/, plan);
     } finally {
       await client.query('ROLLBACK');
     }

@@ -120,10 +120,18 @@ function executor(client: pg.Pool | pg.PoolClient): SqlExecutor {
   };
 }
 
+/** Connections a `withSettings` pool opens at most: its statements are the hot path's few. */
+const SETTINGS_POOL_SIZE = 4;
+const SETTING_NAME = /^[a-z_][a-z0-9_.]*$/;
+const SETTING_VALUE = /^[A-Za-z0-9_.-]+$/;
+
 export class PostgresDb implements Db {
   readonly dialect = 'postgres' as const;
   private readonly pool: pg.Pool;
   private readonly direct: SqlExecutor;
+  private readonly types: pg.CustomTypesConfig;
+  private readonly url: string;
+  private readonly settingsPools = new Map<string, { pool: pg.Pool; executor: SqlExecutor }>();
   private listener: pg.Client | undefined;
   private readonly handlers = new Map<string, Set<(payload: string) => void>>();
 
@@ -132,6 +140,8 @@ export class PostgresDb implements Db {
       getTypeParser: ((oid: number, format?: string) =>
         oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as never,
     };
+    this.types = types;
+    this.url = url;
     this.pool = new pg.Pool({
       connectionString: url,
       max: options.poolSize ?? 10,
@@ -141,6 +151,30 @@ export class PostgresDb implements Db {
     // An idle client losing its connection must not crash the process; the next query reports it.
     this.pool.on('error', () => {});
     this.direct = executor(this.pool);
+  }
+
+  withSettings(settings: Readonly<Record<string, string>>): SqlExecutor {
+    const entries = Object.entries(settings).sort(([a], [b]) => (a < b ? -1 : 1));
+    for (const [name, value] of entries) {
+      // They go into the startup packet's options, where a space would start another setting.
+      if (!SETTING_NAME.test(name) || !SETTING_VALUE.test(value))
+        throw new Error(`invalid PostgreSQL setting ${name}=${value}`);
+    }
+    const key = entries.map(([name, value]) => `-c ${name}=${value}`).join(' ');
+    let entry = this.settingsPools.get(key);
+    if (!entry) {
+      const pool = new pg.Pool({
+        connectionString: this.url,
+        max: SETTINGS_POOL_SIZE,
+        types: this.types,
+        connectionTimeoutMillis: 5000,
+        options: key,
+      });
+      pool.on('error', () => {});
+      entry = { pool, executor: executor(pool) };
+      this.settingsPools.set(key, entry);
+    }
+    return entry.executor;
   }
 
   all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
@@ -222,6 +256,7 @@ export class PostgresDb implements Db {
     const listener = this.listener;
     this.listener = undefined;
     if (listener) await listener.end().catch(() => {});
+    for (const { pool } of this.settingsPools.values()) await pool.end();
     await this.pool.end();
   }
 }

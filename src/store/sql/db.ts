@@ -44,6 +44,13 @@ export interface Db extends SqlExecutor {
   ): Promise<OffloadOutput<K>>;
   /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL: statements on connections of their own that start with these settings (names and
+   * values as PostgreSQL's `-c`), each statement committed by itself. For hot statements that
+   * would otherwise open a transaction only to `SET LOCAL` them: BEGIN, the settings and COMMIT
+   * are three round trips. The same settings give the same connections.
+   */
+  withSettings?(settings: Readonly<Record<string, string>>): SqlExecutor;
   /** Runs a multi-statement script (migrations). */
   exec(script: string): Promise<void>;
   close(): Promise<void>;

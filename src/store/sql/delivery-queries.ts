@@ -390,8 +390,22 @@ export const PG_COMPLETE_DELIVERIES = `WITH a AS (
   FROM json_to_recordset(CAST(? AS json)) AS v(id text, status text, next bigint, updated bigint, made integer, started bigint, code integer, kind text, pending text)
   WHERE deliveries.id = v.id AND deliveries.status = v.pending`;
 
-/** A commit that does not wait for the WAL flush: claims and outcomes (LAZY_DURABILITY_JOBS). */
-const PG_LAZY_COMMIT_SETTING = "set_config('synchronous_commit', 'off', true)";
+/**
+ * PostgreSQL: the settings of the connections that claim deliveries and record outcomes
+ * (Db.withSettings), so each is one statement and one round trip instead of BEGIN, SET LOCAL, the
+ * statement and COMMIT. Rows are found through indexes only, joins by nested loops on them: a fresh
+ * or fast-growing table has no statistics yet, and the planner would rather sort every pending row
+ * for a claim, or read the whole backlog through deliveries_due for a batch of outcomes (see
+ * POINT_LOOKUP_SETTINGS). Their commits do not wait for the WAL flush: a lost lease or outcome is
+ * harmless (offload-jobs.ts, LAZY_DURABILITY_JOBS). Nothing else runs on these connections.
+ */
+export const PG_HOT_PATH_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
+  enable_seqscan: 'off',
+  enable_bitmapscan: 'off',
+  enable_hashjoin: 'off',
+  enable_mergejoin: 'off',
+  synchronous_commit: 'off',
+});
 /**
  * For one transaction: rows found by primary-key lookups only. Statements that name deliveries by
  * id and also say `status = 'pending'` otherwise get plans that read the partial index
@@ -401,14 +415,7 @@ const PG_LAZY_COMMIT_SETTING = "set_config('synchronous_commit', 'off', true)";
 const POINT_LOOKUP_SETTINGS = `set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
   set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)`;
 export const PG_POINT_LOOKUPS = `SELECT ${POINT_LOOKUP_SETTINGS}`;
-/** The same, and a commit that does not wait for the WAL flush (LAZY_DURABILITY_JOBS). */
-export const PG_POINT_LOOKUPS_LAZY_COMMIT = `SELECT ${POINT_LOOKUP_SETTINGS}, ${PG_LAZY_COMMIT_SETTING}`;
 /** Gives claimed deliveries back (both dialects; `marks` from paddedIn). */
-/**
- * For a claim's transaction: the due rows come from deliveries_due in order (not a scan of the
- * table or a bitmap over it), and the lease's commit does not wait for the WAL flush.
- */
-const PG_CLAIM_SETTINGS = `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), ${PG_LAZY_COMMIT_SETTING}`;
 export const releaseDeliveriesSql = (marks: string): string =>
   `UPDATE deliveries SET next_attempt_at_ms = ? WHERE status = 'pending' AND id IN (${marks})`;
 
@@ -622,6 +629,19 @@ export function claimDueSync(tx: SyncExecutor, c: SqliteClaim): ClaimRow[] {
 /** With a per-endpoint cap, claims look at this many times `limit` of the oldest due rows. */
 const CANDIDATE_FACTOR = 4;
 
+/** What CLAIM_SELECT reads of a claimed row (named, not `*`, so the claim can be prepared). */
+const CLAIMED_COLUMNS = [
+  'id',
+  'project_id',
+  'message_id',
+  'endpoint_id',
+  'ordering_key',
+  'attempt_count',
+  'schedule_position',
+  'seq',
+]
+  .map((c) => `deliveries.${c}`)
+  .join(', ');
 const CLAIM_SELECT = `SELECT d.id, d.project_id, d.message_id, d.endpoint_id, d.ordering_key, d.attempt_count, d.schedule_position, d.seq,
   m.body, m.credential_id, m.user_id,
   e.updated_at_ms AS endpoint_updated_at_ms, e.enabled, e.health_state, e.consecutive_failures,
@@ -647,7 +667,51 @@ function leaseGuard(dialect: Db['dialect']): string {
     WHERE l.endpoint_id = d.endpoint_id AND l.holder <> ? AND l.until_ms > ${dbNowMs(dialect)})`;
 }
 
+/**
+ * Which due deliveries a claim may take (both dialects): pending and due, not of an excluded
+ * endpoint or project, first of their ordering key, and (with a lease holder) of an endpoint no
+ * other process holds. The marks are paddedIn's.
+ */
+export function claimFilter(
+  dialect: Db['dialect'],
+  endpointMarks: string,
+  projectMarks: string,
+  leased: boolean,
+): string {
+  return `d.status = 'pending' AND d.next_attempt_at_ms <= ?
+        AND d.endpoint_id NOT IN (${endpointMarks}) AND d.project_id NOT IN (${projectMarks})
+        AND ${FIFO_GUARD}${leased ? ` AND ${leaseGuard(dialect)}` : ''}`;
+}
+
+/**
+ * PostgreSQL's claim as one statement. Parameters: the filter's, then the candidate window, the
+ * per-endpoint limits (JSON), the default per-endpoint limit, the claim's limit, the lease's end.
+ */
+export function pgClaimSql(filter: string): string {
+  return `WITH candidates AS (
+             SELECT d.id, d.endpoint_id, d.next_attempt_at_ms, d.seq FROM deliveries d WHERE ${filter}
+             ORDER BY d.next_attempt_at_ms, d.seq LIMIT ? FOR UPDATE OF d SKIP LOCKED
+           ), ranked AS (
+             SELECT id, endpoint_id, next_attempt_at_ms, seq,
+               row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_at_ms, seq) AS n
+             FROM candidates
+           ), picked AS (
+             SELECT r.id FROM ranked r LEFT JOIN jsonb_each_text(CAST(? AS jsonb)) lim ON lim.key = r.endpoint_id
+             WHERE r.n <= COALESCE(CAST(lim.value AS integer), ?) ORDER BY r.next_attempt_at_ms, r.seq LIMIT ?
+           ), claimed AS (
+             UPDATE deliveries SET next_attempt_at_ms = ? FROM picked WHERE deliveries.id = picked.id RETURNING ${CLAIMED_COLUMNS}
+           )
+           ${CLAIM_SELECT} FROM claimed d ${CLAIM_JOINS} ORDER BY d.seq`;
+}
+
 export function createDeliveryQueries(db: Db): DeliveryStore {
+  /** PostgreSQL: claims and outcomes, each one statement on connections set for them. */
+  let hot: SqlExecutor | undefined;
+  const hotPath = (): SqlExecutor => {
+    if (!db.withSettings) throw new Error('the PostgreSQL driver has no connections with settings');
+    hot ??= db.withSettings(PG_HOT_PATH_SETTINGS);
+    return hot;
+  };
   async function getEventType(projectId: ProjectId, name: string): Promise<EventTypeRecord | null> {
     const row = await db.get<EventTypeRow>('SELECT * FROM event_types WHERE project_id = ? AND name = ?', [
       projectId,
@@ -953,9 +1017,7 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
     }) {
       const endpoints = paddedIn(excludeEndpointIds);
       const projects = paddedIn(excludeProjectIds);
-      const filter = `d.status = 'pending' AND d.next_attempt_at_ms <= ?
-        AND d.endpoint_id NOT IN (${endpoints.marks}) AND d.project_id NOT IN (${projects.marks})
-        AND ${FIFO_GUARD}${leaseHolder === undefined ? '' : ` AND ${leaseGuard(db.dialect)}`}`;
+      const filter = claimFilter(db.dialect, endpoints.marks, projects.marks, leaseHolder !== undefined);
       const filterParams = [
         nowMs,
         ...endpoints.params,
@@ -966,39 +1028,18 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
       const capped = perEndpointLimit < limit || Object.keys(endpointLimits).length > 0;
       const candidates = capped && candidateWindow === 'wide' ? limit * CANDIDATE_FACTOR : limit;
       if (db.dialect === 'postgres') {
-        // One round trip: lock (skipping rows other workers hold), cap per endpoint, push the
-        // lease, join the bodies. Candidates not picked are unlocked when the statement ends.
-        const rows = await db.transaction(async (tx) => {
-          // The oldest due rows come off the partial index in order. A fresh or fast-growing table
-          // has no statistics yet, and the planner would rather sort every pending row each time,
-          // so the other plans are switched off for this transaction. Losing a lease in a crash is
-          // harmless (the row stays pending), so the commit does not wait for the WAL flush.
-          await tx.get(PG_CLAIM_SETTINGS);
-          return tx.all<ClaimRow>(
-            `WITH candidates AS (
-             SELECT d.id, d.endpoint_id, d.next_attempt_at_ms, d.seq FROM deliveries d WHERE ${filter}
-             ORDER BY d.next_attempt_at_ms, d.seq LIMIT ? FOR UPDATE OF d SKIP LOCKED
-           ), ranked AS (
-             SELECT id, endpoint_id, next_attempt_at_ms, seq,
-               row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_at_ms, seq) AS n
-             FROM candidates
-           ), picked AS (
-             SELECT r.id FROM ranked r LEFT JOIN jsonb_each_text(CAST(? AS jsonb)) lim ON lim.key = r.endpoint_id
-             WHERE r.n <= COALESCE(CAST(lim.value AS integer), ?) ORDER BY r.next_attempt_at_ms, r.seq LIMIT ?
-           ), claimed AS (
-             UPDATE deliveries SET next_attempt_at_ms = ? FROM picked WHERE deliveries.id = picked.id RETURNING deliveries.*
-           )
-           ${CLAIM_SELECT} FROM claimed d ${CLAIM_JOINS} ORDER BY d.seq`,
-            [
-              ...filterParams,
-              candidates,
-              JSON.stringify(endpointLimits),
-              perEndpointLimit,
-              limit,
-              nowMs + leaseMs,
-            ],
-          );
-        });
+        // One statement: lock (skipping rows other workers hold), cap per endpoint, push the
+        // lease, join the bodies. Candidates not picked are unlocked when the statement ends. The
+        // oldest due rows come off the partial index in order (PG_HOT_PATH_SETTINGS). The
+        // returned columns are named, so the statement can be prepared (postgres-db.ts).
+        const rows = await hotPath().all<ClaimRow>(pgClaimSql(filter), [
+          ...filterParams,
+          candidates,
+          JSON.stringify(endpointLimits),
+          perEndpointLimit,
+          limit,
+          nowMs + leaseMs,
+        ]);
         return rows.map(toClaimed);
       }
       const claim: SqliteClaim = {
@@ -1061,35 +1102,30 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
       const rows = toCompletionRows(completions);
       if (db.offload) return db.offload('completeDeliveries', rows);
       if (db.transactionSync) return db.transactionSync((tx) => completeDeliveriesSync(tx, rows));
-      // PostgreSQL: attempts and outcomes as JSON, one statement, atomic. Each outcome finds its
-      // row by primary key (joins forced to nested loops on it). With `status = 'pending'` as a
-      // constant the planner instead read every pending row through the partial index and
-      // hash-joined: a batch cost time in proportion to the backlog (3.6 ms a batch of ~30 with
-      // thousands pending, pg_stat_statements). The commit does not wait for the WAL flush: a
-      // lost outcome is harmless (offload-jobs.ts, LAZY_DURABILITY_JOBS).
-      await db.transaction(async (tx) => {
-        await tx.get(PG_POINT_LOOKUPS_LAZY_COMMIT);
-        await tx.run(PG_COMPLETE_DELIVERIES, [
-          JSON.stringify(
-            rows.attempts.map((r) => Object.fromEntries(ATTEMPT_FIELDS.map((f, i) => [f, r[i]]))),
-          ),
-          JSON.stringify(
-            rows.outcomes.map((v) => ({
-              status: v[0],
-              next: v[1],
-              updated: v[2],
-              made: v[3],
-              started: v[5],
-              code: v[7],
-              kind: v[8],
-              id: v[9],
-              // 'pending' as a value, not a constant in the statement: with the constant the
-              // planner proves the partial index deliveries_due applies and scans all of it.
-              pending: 'pending',
-            })),
-          ),
-        ]);
-      });
+      // PostgreSQL: attempts and outcomes as JSON, one statement, atomic, on the hot path's
+      // connections (PG_HOT_PATH_SETTINGS). Each outcome finds its row by primary key (joins
+      // forced to nested loops on it). With `status = 'pending'` as a constant the planner
+      // instead read every pending row through the partial index and hash-joined: a batch cost
+      // time in proportion to the backlog (3.6 ms a batch of ~30 with thousands pending,
+      // pg_stat_statements).
+      await hotPath().run(PG_COMPLETE_DELIVERIES, [
+        JSON.stringify(rows.attempts.map((r) => Object.fromEntries(ATTEMPT_FIELDS.map((f, i) => [f, r[i]])))),
+        JSON.stringify(
+          rows.outcomes.map((v) => ({
+            status: v[0],
+            next: v[1],
+            updated: v[2],
+            made: v[3],
+            started: v[5],
+            code: v[7],
+            kind: v[8],
+            id: v[9],
+            // 'pending' as a value, not a constant in the statement: with the constant the
+            // planner proves the partial index deliveries_due applies and scans all of it.
+            pending: 'pending',
+          })),
+        ),
+      ]);
     },
 
     async getDeliverySettings(projectId) {
