@@ -176,8 +176,8 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
     }
 
     // The body is parsed here only when something needs its fields (event id, type, routing key)
-    // or the source demands JSON; a body that merely claims JSON is checked by the store, off
-    // the request path where it can (SQLite's writer thread).
+    // or the source demands JSON; a body that merely claims JSON is stored unchecked and checked
+    // when the event is read, off the request path.
     const claimsJson = JSON_TYPE.test(req.headers['content-type'] ?? '');
     let parsed: unknown;
     let jsonValid: boolean | null | 'unchecked' = claimsJson ? 'unchecked' : null;

@@ -40,7 +40,7 @@ export interface NewInboundEvent {
   body: Buffer;
   /**
    * true parsed as JSON; false claimed JSON but did not parse; null not JSON; 'unchecked' claims
-   * JSON and nothing needed it parsed yet: the store checks (off the request path where it can).
+   * JSON and nothing needed it parsed: the store keeps it unchecked and checks when it is read.
    */
   jsonValid: boolean | null | 'unchecked';
   verification: { ok: boolean; detail: string };

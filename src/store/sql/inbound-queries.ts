@@ -38,6 +38,8 @@ interface EventRow {
   body?: Buffer;
   body_bytes?: number;
   json_valid: number | null;
+  /** The body, in summaries, of an event whose JSON is unchecked (json_valid = JSON_UNCHECKED). */
+  unchecked_body?: Buffer | null;
   verification: string;
   credential_id: string | null;
   routing_key: string | null;
@@ -70,6 +72,18 @@ const toSource = (r: SourceRow): SourceRecord => ({
   updatedAtMs: Number(r.updated_at_ms),
 });
 
+/**
+ * Whether the body parses as JSON: as stored, or (JSON_UNCHECKED) checked now by JSON.parse, as the
+ * receiver would have. Reads are rare next to writes, and a check here costs the ingest path nothing.
+ */
+function jsonValidOf(r: EventRow): boolean | null {
+  if (r.json_valid === null) return null;
+  const stored = Number(r.json_valid);
+  if (stored !== JSON_UNCHECKED) return stored === 1;
+  const body = r.body ?? r.unchecked_body;
+  return body ? parsesAsJson(Buffer.from(body)) : false;
+}
+
 function toSummary(r: EventRow): InboundEventSummary {
   return {
     id: r.id as EventId,
@@ -81,7 +95,7 @@ function toSummary(r: EventRow): InboundEventSummary {
     method: r.method,
     url: r.url,
     bodyBytes: Number(r.body_bytes ?? r.body?.length ?? 0),
-    jsonValid: r.json_valid === null ? null : Number(r.json_valid) === 1,
+    jsonValid: jsonValidOf(r),
     verification: JSON.parse(r.verification) as { ok: boolean; detail: string },
     credentialId: r.credential_id,
     routingKey: r.routing_key,
@@ -111,8 +125,12 @@ const toTenant = (r: TenantRow): TenantRecord => ({
   createdAtMs: Number(r.created_at_ms),
 });
 
-const SUMMARY_COLUMNS =
-  'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_attempts, received_at_ms';
+/**
+ * json_valid of a body that claims JSON and that nobody has parsed: it is checked when the event is
+ * read (jsonValidOf), not on the ingest path.
+ */
+const JSON_UNCHECKED = -1;
+const SUMMARY_COLUMNS = `id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, json_valid, CASE WHEN json_valid = ${JSON_UNCHECKED} THEN body END AS unchecked_body, verification, credential_id, routing_key, tenant_id, status, process_status, process_attempts, received_at_ms`;
 
 export const EVENT_COLUMNS =
   'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, headers, body, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_after_ms, received_at_ms';
@@ -123,10 +141,7 @@ const INSERT_EVENT = `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${ROW
 // so the statements, one text per row count, stay few enough to prepare (postgres-db.ts).
 const PG_STATEMENT_ROWS = PG_EVENT_STATEMENT_ROWS;
 
-/** json_valid while nobody has checked yet: the store checks before the row is written. */
-const JSON_UNCHECKED = -1;
 const BODY_AT = 9;
-const JSON_VALID_AT = 10;
 
 // A source's verifier says one of a few things ("signature matched with the secret"), so the JSON
 // text of each is kept rather than made again for every event.
@@ -148,9 +163,9 @@ function verificationJson(v: NewInboundEvent['verification']): string {
  * An inbound event as the values of its row, in EVENT_COLUMNS order: what goes to SQLite's writer
  * thread. Arrays of values clone cheaply; an event object repeats its ~20 property names (and its
  * headers object's) in every clone, written on one thread and read on the other. The headers and
- * the verification are JSON text already. What the receiver left to the store (whether a body
- * that claims JSON parses) is JSON_UNCHECKED here and filled in by `withBodyFacts` where the store
- * writes (on SQLite's writer thread, off the request path). The body's hash is not stored.
+ * the verification are JSON text already. What the receiver left unchecked (whether a body that
+ * claims JSON parses) is stored as JSON_UNCHECKED and checked when read. The body's hash is not
+ * stored.
  */
 export function toInboundEventRow(e: NewInboundEvent): SqlValue[] {
   return [
@@ -176,20 +191,11 @@ export function toInboundEventRow(e: NewInboundEvent): SqlValue[] {
   ];
 }
 
-/**
- * The row with the body as a Buffer (in place). `json` 'node' also checks a body that claims JSON
- * here; 'sqlite' leaves that check to the insert statement (INSERT_EVENT_CHECKING_JSON), which runs
- * SQLite's json_valid over the bytes in C: on SQLite's writer thread, the busiest stage of the
- * ingest path, JSON.parse and its garbage cost more.
- */
-function withBodyFacts(row: SqlValue[], json: 'node' | 'sqlite'): SqlValue[] {
-  // Structured cloning (to the writer thread) turns a Buffer into a plain Uint8Array.
+/** The row with the body as a Buffer, in place: structured cloning (to the writer thread) turns a
+ * Buffer into a plain Uint8Array. */
+function withBodyBuffer(row: SqlValue[]): SqlValue[] {
   const raw = row[BODY_AT] as Uint8Array;
-  const body = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  row[BODY_AT] = body;
-  if (row[JSON_VALID_AT] === JSON_UNCHECKED && (json === 'node' || body.includes(0))) {
-    row[JSON_VALID_AT] = parsesAsJson(body) ? 1 : 0;
-  }
+  row[BODY_AT] = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   return row;
 }
 
@@ -201,18 +207,6 @@ function parsesAsJson(body: Buffer): boolean {
     return false;
   }
 }
-
-/**
- * INSERT_EVENT with json_valid computed by SQLite from the body, bound in the json_valid slot.
- * It agrees with JSON.parse on RFC 8259 text (a byte-order mark is rejected by both; bytes that
- * are not UTF-8 are accepted by both, JSON.parse after replacing them); it differs past SQLite's
- * nesting limit of 1,000 levels, which it marks not valid. A NUL byte would end SQLite's reading
- * of the text early, so a body with one is checked by JSON.parse instead (withBodyFacts).
- */
-const INSERT_EVENT_CHECKING_JSON = `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES (${Array.from(
-  { length: ROW_WIDTH },
-  (_, i) => (i === JSON_VALID_AT ? 'json_valid(CAST(? AS TEXT))' : '?'),
-).join(', ')}) ON CONFLICT (source_id, dedupe_key) DO NOTHING`;
 
 const EXISTING_EVENT = 'SELECT id FROM inbound_events WHERE source_id = ? AND dedupe_key = ?';
 
@@ -253,13 +247,7 @@ export function insertInboundEventRowsSync(
   rows: readonly SqlValue[][],
 ): Array<string | null> {
   return rows.map((row) => {
-    withBodyFacts(row, 'sqlite');
-    let sql = INSERT_EVENT;
-    if (row[JSON_VALID_AT] === JSON_UNCHECKED) {
-      row[JSON_VALID_AT] = row[BODY_AT] as Buffer;
-      sql = INSERT_EVENT_CHECKING_JSON;
-    }
-    if (tx.run(sql, row).changes > 0) return null;
+    if (tx.run(INSERT_EVENT, withBodyBuffer(row)).changes > 0) return null;
     const existing = tx.all<{ id: string }>(EXISTING_EVENT, [row[2] as string, row[3] as string])[0];
     return existing?.id ?? (row[0] as string);
   });
@@ -304,7 +292,7 @@ async function insertManyPg(tx: SqlExecutor, events: readonly NewInboundEvent[])
     const chunk = events.slice(i, i + PG_STATEMENT_ROWS);
     const inserted = await tx.all<{ id: string }>(
       pgInsertText[chunk.length] as string,
-      chunk.flatMap((e) => withBodyFacts(toInboundEventRow(e), 'node')),
+      chunk.flatMap((e) => toInboundEventRow(e)),
     );
     const fresh = new Set(inserted.map((r) => r.id));
     const missing = chunk.filter((e) => !fresh.has(e.id));
