@@ -225,7 +225,7 @@ export const CONFIG_KEYS: Record<keyof Config, KeySpec> = {
   databasePoolSize: {
     env: 'HOOKYARD_DATABASE_POOL_SIZE',
     flag: '--database-pool-size',
-    doc: 'PostgreSQL connections per process.',
+    doc: 'PostgreSQL connections per process in the main pool. A process that delivers also opens up to 4 more for delivery claims and outcomes, and one for LISTEN.',
     parse: int(1, 1000),
   },
   sqliteWriterThread: {
