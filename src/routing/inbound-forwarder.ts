@@ -1,6 +1,6 @@
 import type { Clock } from '../domain/clock.ts';
 import type { ProjectId } from '../domain/ids.ts';
-import type { InboundEventRecord, InboundEventSummary } from '../store/inbound-store.ts';
+import type { InboundEventRecord, PendingInboundEvent } from '../store/inbound-store.ts';
 import type { Store } from '../store/store.ts';
 import type { RoutedEventHandler } from './inbound-router.ts';
 
@@ -44,7 +44,7 @@ export function createInboundForwarder(deps: {
   store: Pick<Store, 'getInboundEvent' | 'getSourceForIngest'>;
   publisher: MessagePublisher;
 }): RoutedEventHandler {
-  return async (summary: InboundEventSummary, tenantId: string | null) => {
+  return async (summary: PendingInboundEvent, tenantId: string | null) => {
     const [event, source] = await Promise.all([
       deps.store.getInboundEvent(summary.projectId, summary.id),
       deps.store.getSourceForIngest(summary.sourceId),

@@ -1,7 +1,12 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.ts';
 import { storedSettings } from '../ingest/source-settings.ts';
-import type { InboundEventStatus, InboundEventSummary, InboundStore } from '../store/inbound-store.ts';
+import type {
+  InboundEventStatus,
+  InboundEventSummary,
+  InboundStore,
+  PendingInboundEvent,
+} from '../store/inbound-store.ts';
 
 /**
  * Routing decision for one stored event, as a pure function of the event, whether its source routes
@@ -23,7 +28,7 @@ export function decideRoute(
 }
 
 /** Gets the event without its body and headers; getInboundEvent reads them when needed. */
-export type RoutedEventHandler = (event: InboundEventSummary, tenantId: string | null) => Promise<void>;
+export type RoutedEventHandler = (event: PendingInboundEvent, tenantId: string | null) => Promise<void>;
 
 export interface InboundRouterDeps {
   store: Pick<
@@ -91,7 +96,7 @@ export function createInboundRouter(
   }
 
   async function routeOne(
-    event: InboundEventSummary,
+    event: PendingInboundEvent,
     appLevelBySource: Map<string, boolean>,
   ): Promise<{ status: InboundEventStatus; tenantId: string | null }> {
     let appLevel = appLevelBySource.get(event.sourceId);

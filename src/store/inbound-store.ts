@@ -66,6 +66,11 @@ export interface InboundEventRecord extends Omit<NewInboundEvent, 'decided' | 'j
 }
 
 export type InboundEventSummary = Omit<InboundEventRecord, 'body' | 'headers'> & { bodyBytes: number };
+/**
+ * A claimed routing job: the event's summary without its JSON mark. An unchecked mark needs the body
+ * (it is checked when read), and the router never reads it; the forwarder reads the whole event.
+ */
+export type PendingInboundEvent = Omit<InboundEventSummary, 'jsonValid'>;
 
 export interface InboundEventFilter {
   sourceId?: SourceId;
@@ -119,7 +124,7 @@ export interface InboundStore {
    * SKIP LOCKED and hidden for leaseMs, so several processes share the work and a dead one's claims
    * come back). On SQLite one process owns the store and one router runs, so a claim only reads.
    */
-  claimPendingInboundEvents(limit: number, nowMs: number, leaseMs: number): Promise<InboundEventSummary[]>;
+  claimPendingInboundEvents(limit: number, nowMs: number, leaseMs: number): Promise<PendingInboundEvent[]>;
   /** Records routing decisions and ends those jobs, all in one transaction. */
   completeInboundEvents(
     outcomes: ReadonlyArray<{

@@ -5,6 +5,7 @@ import {
   type InboundEventSummary,
   type InboundStore,
   type NewInboundEvent,
+  type PendingInboundEvent,
   PG_EVENT_STATEMENT_ROWS,
   type SourceRecord,
   type TenantRecord,
@@ -38,7 +39,7 @@ interface EventRow {
   body?: Buffer;
   body_bytes?: number;
   json_valid: number | null;
-  /** The body, in summaries, of an event whose JSON is unchecked (json_valid = JSON_UNCHECKED). */
+  /** The body, in the event log's summaries, of an event whose JSON is unchecked (JSON_UNCHECKED). */
   unchecked_body?: Buffer | null;
   verification: string;
   credential_id: string | null;
@@ -81,7 +82,13 @@ function jsonValidOf(r: EventRow): boolean | null {
   const stored = Number(r.json_valid);
   if (stored !== JSON_UNCHECKED) return stored === 1;
   const body = r.body ?? r.unchecked_body;
-  return body ? parsesAsJson(Buffer.from(body)) : false;
+  return body ? parsesAsJson(body) : false;
+}
+
+/** A routing job's summary: no JSON mark, so its query reads no body (PendingInboundEvent). */
+function toPending(r: EventRow): PendingInboundEvent {
+  const { jsonValid: _mark, ...pending } = toSummary(r);
+  return pending;
 }
 
 function toSummary(r: EventRow): InboundEventSummary {
@@ -130,7 +137,10 @@ const toTenant = (r: TenantRow): TenantRecord => ({
  * read (jsonValidOf), not on the ingest path.
  */
 const JSON_UNCHECKED = -1;
-const SUMMARY_COLUMNS = `id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, json_valid, CASE WHEN json_valid = ${JSON_UNCHECKED} THEN body END AS unchecked_body, verification, credential_id, routing_key, tenant_id, status, process_status, process_attempts, received_at_ms`;
+const SUMMARY_COLUMNS =
+  'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_attempts, received_at_ms';
+/** The event log's columns: a summary's, and the body of an event whose JSON mark is unchecked. */
+const LISTED_COLUMNS = `${SUMMARY_COLUMNS}, CASE WHEN json_valid = ${JSON_UNCHECKED} THEN body END AS unchecked_body`;
 
 export const EVENT_COLUMNS =
   'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, headers, body, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_after_ms, received_at_ms';
@@ -427,7 +437,7 @@ export function createInboundQueries(db: Db): InboundStore {
       }
       params.push(limit + 1);
       const rows = await db.all<EventRow>(
-        `SELECT ${SUMMARY_COLUMNS}, length(body) AS body_bytes FROM inbound_events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+        `SELECT ${LISTED_COLUMNS}, length(body) AS body_bytes FROM inbound_events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
         params,
       );
       const page = pageOf(rows, limit);
@@ -439,7 +449,7 @@ export function createInboundQueries(db: Db): InboundStore {
           `SELECT ${SUMMARY_COLUMNS}, length(body) AS body_bytes FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? ORDER BY process_after_ms LIMIT ?`,
           [nowMs, limit],
         );
-        return rows.map((r) => ({ ...toSummary(r), processAttempts: Number(r.process_attempts) + 1 }));
+        return rows.map((r) => ({ ...toPending(r), processAttempts: Number(r.process_attempts) + 1 }));
       }
       return db.transaction(async (tx) => {
         const keys = await tx.all<{ project_id: string; id: string }>(
@@ -452,7 +462,7 @@ export function createInboundQueries(db: Db): InboundStore {
           `UPDATE inbound_events SET process_after_ms = ?, process_attempts = process_attempts + 1 WHERE (project_id, id) IN (${marks}) RETURNING ${SUMMARY_COLUMNS}, length(body) AS body_bytes`,
           [nowMs + leaseMs, ...keys.flatMap((r) => [r.project_id, r.id])],
         );
-        return rows.map(toSummary).sort((a, b) => (a.id < b.id ? -1 : 1));
+        return rows.map(toPending).sort((a, b) => (a.id < b.id ? -1 : 1));
       });
     },
     async completeInboundEvents(outcomes) {
