@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseEgressAllowList } from '../../src/delivery/egress-guard.ts';
 import { createEndpointService, type EndpointService } from '../../src/delivery/endpoint-service.ts';
-import { createPublisher } from '../../src/delivery/publisher.ts';
+import { createPublisher, type Publisher } from '../../src/delivery/publisher.ts';
 import { FakeClock } from '../../src/domain/clock.ts';
+import type { ProjectId } from '../../src/domain/ids.ts';
 import { createSecretBox } from '../../src/security/secret-box.ts';
 import type { NewMessage } from '../../src/store/delivery-store.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -49,17 +50,27 @@ for (const kind of STORE_KINDS) {
       return projectId;
     }
 
+    /**
+     * Publishes `inputs` in one turn of the event loop (without a limit they would share one
+     * transaction) through a publisher with `maxBatchDeliveries`, and waits for all of them.
+     */
+    async function publishTogether(
+      maxBatchDeliveries: number,
+      inputs: Array<Parameters<Publisher['publish']>[0]>,
+    ) {
+      const publisher = createPublisher({ store: counted, clock }, { maxBatchDeliveries });
+      calls = [];
+      const results = await Promise.all(inputs.map((input) => publisher.publish(input)));
+      await publisher.close();
+      return results;
+    }
+
+    const messages = (projectId: ProjectId, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ projectId, eventType: 'a.b', payload: { i } }));
+
     it('commits a fan-out in transactions of at most maxBatchDeliveries deliveries', async () => {
       const projectId = await projectWithEndpoints(3);
-      const publisher = createPublisher({ store: counted, clock }, { maxBatchDeliveries: 7 });
-      calls = [];
-      // Published in one turn of the event loop: without the limit they share one transaction.
-      const results = await Promise.all(
-        Array.from({ length: 5 }, (_, i) =>
-          publisher.publish({ projectId, eventType: 'a.b', payload: { i } }),
-        ),
-      );
-      await publisher.close();
+      const results = await publishTogether(7, messages(projectId, 5));
       assert.deepEqual(
         calls,
         [
@@ -80,14 +91,7 @@ for (const kind of STORE_KINDS) {
 
     it('gives a message with more deliveries than the limit a transaction of its own', async () => {
       const projectId = await projectWithEndpoints(4);
-      const publisher = createPublisher({ store: counted, clock }, { maxBatchDeliveries: 3 });
-      calls = [];
-      const results = await Promise.all(
-        Array.from({ length: 2 }, (_, i) =>
-          publisher.publish({ projectId, eventType: 'a.b', payload: { i } }),
-        ),
-      );
-      await publisher.close();
+      const results = await publishTogether(3, messages(projectId, 2));
       assert.deepEqual(calls, [
         { messages: 1, deliveries: 4 },
         { messages: 1, deliveries: 4 },
@@ -97,14 +101,11 @@ for (const kind of STORE_KINDS) {
 
     it('keeps an idempotency key working across the split batches', async () => {
       const projectId = await projectWithEndpoints(2);
-      const publisher = createPublisher({ store: counted, clock }, { maxBatchDeliveries: 2 });
-      calls = [];
-      const [a, b, c] = await Promise.all([
-        publisher.publish({ projectId, eventType: 'a.b', payload: 1, idempotencyKey: 'k-1' }),
-        publisher.publish({ projectId, eventType: 'a.b', payload: 2 }),
-        publisher.publish({ projectId, eventType: 'a.b', payload: 1, idempotencyKey: 'k-1' }),
+      const [a, b, c] = await publishTogether(2, [
+        { projectId, eventType: 'a.b', payload: 1, idempotencyKey: 'k-1' },
+        { projectId, eventType: 'a.b', payload: 2 },
+        { projectId, eventType: 'a.b', payload: 1, idempotencyKey: 'k-1' },
       ]);
-      await publisher.close();
       assert.equal(calls.length, 3, 'one message a transaction');
       assert.ok(a && b && c);
       assert.equal(a.duplicate, false);
