@@ -1,6 +1,7 @@
 // CPU time of processes and threads, for benchmarks: on a small shared VM the rate moves by ±30%
 // from run to run, and CPU per request is the steadier figure to compare (what a change costs).
 // Linux /proc only; elsewhere every reading is null and the benches print no CPU column.
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
@@ -93,13 +94,30 @@ async function busyShare(ms: number): Promise<number | null> {
   return busyBetween(a, machineTicks());
 }
 
+/** The kernel's page cache still to be written to disk (Dirty + Writeback), in KiB; null without /proc. */
+export function unwrittenKiB(): number | null {
+  try {
+    const info = readFileSync('/proc/meminfo', 'utf8');
+    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(info)?.[1] ?? 0);
+    return kib('Dirty') + kib('Writeback');
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Waits until the machine is quiet (under 10% busy over half a second), at most `maxMs`: what a
- * server still does after its run (PostgreSQL's checkpoint and autovacuum, SQLite's last
- * checkpoint) must not be measured as the next server's cost. Returns the ms waited.
+ * Waits until the machine is quiet, at most `maxMs`: what a server still does after its run
+ * (PostgreSQL's checkpoint and autovacuum, SQLite's last checkpoint, and the kernel writing back
+ * the page cache they dirtied) must not be measured as the next server's cost. First it has the
+ * kernel write back what the last run left (`sync`: a durable server's run leaves hundreds of MB
+ * that the kernel would otherwise write out in a burst up to 30 s later, inside the next run),
+ * then it waits for under 10% busy over half a second. Returns the ms waited.
  */
 export async function settle(maxMs = 15_000): Promise<number> {
   const started = Date.now();
+  if (existsSync('/proc/meminfo')) {
+    await new Promise<void>((resolve) => execFile('sync', { timeout: maxMs }, () => resolve()));
+  }
   while (Date.now() - started < maxMs) {
     const busy = await busyShare(500);
     if (busy === null || busy < 0.1) break;

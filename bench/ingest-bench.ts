@@ -30,6 +30,7 @@ import {
   processCpuMs,
   processesCpuMs,
   settle,
+  unwrittenKiB,
 } from './cpu-time.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -127,6 +128,8 @@ export interface LoadResult {
   machineBusy: number | null;
   /** CPU of the PostgreSQL server's processes per request, µs (Hookyard on PostgreSQL only). */
   databaseCpuUs: number | null;
+  /** The page cache the runs before left unwritten (MB), which settle() had written back before this run. */
+  unwrittenMbBefore?: number | null;
 }
 
 /** What the load generator measures (the CPU figures are read around it). */
@@ -442,8 +445,10 @@ export async function runIngestBench(): Promise<IngestBenchResult> {
       const order = round % 2 === 1 ? targets : [...targets].reverse();
       const byName = new Map<string, LoadResult>();
       for (const t of order) {
+        const unwritten = unwrittenKiB();
         await settle();
-        byName.set(t.name, await drive(t.name, t.url, seconds, t.probe));
+        const result = await drive(t.name, t.url, seconds, t.probe);
+        byName.set(t.name, { ...result, unwrittenMbBefore: unwritten === null ? null : unwritten / 1024 });
       }
       rounds.push({ round, results: targets.map((t) => byName.get(t.name) as LoadResult) });
     }
@@ -486,6 +491,7 @@ export async function runIngestBench(): Promise<IngestBenchResult> {
           'server CPU µs/req': cpuCell(x.serverCpuUs),
           'event loop µs/req': cpuCell(x.eventLoopCpuUs),
           'machine busy': busyCell(x.machineBusy),
+          'unwritten MB before': x.unwrittenMbBefore == null ? '' : Math.round(x.unwrittenMbBefore),
         })),
       ),
     );

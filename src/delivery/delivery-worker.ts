@@ -118,6 +118,10 @@ export interface DeliveryWorkerStats {
   /** The longest waiting list a lane may hold now (fast lanes deepen; see deepenIfStarved). */
   deepestLane: number;
   claims: number;
+  /** Deliveries taken by claims (each claim counted in `claims`). */
+  claimed: number;
+  /** Deliveries a publisher in this process stored leased and handed over (no claim). */
+  handedOff: number;
   attempts: number;
 }
 
@@ -261,6 +265,8 @@ export function createDeliveryWorker(
   let inFlight = 0;
   let queued = 0;
   let claims = 0;
+  let claimedTotal = 0;
+  let handedOffTotal = 0;
   let attempts = 0;
   let released = 0;
   let claiming: Promise<void> | null = null;
@@ -876,6 +882,7 @@ export function createDeliveryWorker(
   const local: LocalDeliveryWorker = { leaseMs, reserve, handOff, cancel };
 
   function handOff(deliveries: ClaimedDelivery[]): void {
+    handedOffTotal += deliveries.length;
     // Each reservation turns into its queue slot in accept(), with no await in between.
     const p = accept(deliveries, clock.nowMs(), null);
     handOffs.add(p);
@@ -920,6 +927,7 @@ export function createDeliveryWorker(
         return;
       }
       claims++;
+      claimedTotal += claimed.length;
       // The wide window finds other endpoints' work behind a capped endpoint's backlog. When a
       // full claim came back all one endpoint's, the due work is that endpoint's: the next claim
       // reads (on PostgreSQL: locks) only `limit` rows. Any other endpoint seen widens it again,
@@ -1233,6 +1241,8 @@ export function createDeliveryWorker(
         lanes: lanes.size,
         deepestLane,
         claims,
+        claimed: claimedTotal,
+        handedOff: handedOffTotal,
         attempts,
       };
     },
