@@ -5,6 +5,7 @@
 //   node --import tsx bench/delivery-bench.ts [--store sqlite|postgres|both] [--rounds 3] [--quick]
 //     [--messages 30000]   (max-rate messages to one endpoint; a fifth of it to each of ten)
 //     [--pg-stats]   (PostgreSQL's costliest statements, from pg_stat_statements, after each run)
+//     [--pg-fresh-wal]   (PostgreSQL without recycled WAL segments; see warmWriteAheadLog)
 //
 // Scenarios per store: max-rate publish to 1 endpoint and to 10 endpoints (deliveries/s, and
 // publish→delivered p50/p99, which at max rate includes the time spent queued), and a paced
@@ -34,6 +35,8 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 /** Prints PostgreSQL's costliest statements (pg_stat_statements) when each Hookyard run ends. */
 const pgStats = args.includes('--pg-stats');
+/** PostgreSQL as initdb left it, without the recycled WAL segments of a server that has run a while. */
+const freshWal = args.includes('--pg-fresh-wal');
 const storeArg = args[args.indexOf('--store') + 1];
 const stores =
   args.includes('--store') && storeArg !== 'both'
@@ -287,7 +290,8 @@ interface Hookyard {
 async function startHookyardDelivery(kind: 'sqlite' | 'postgres'): Promise<Hookyard> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hookyard-bench-'));
   let pg: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
-  if (kind === 'postgres') pg = await startEmbeddedPostgres({ durable: true, statements: pgStats });
+  if (kind === 'postgres')
+    pg = await startEmbeddedPostgres({ durable: true, statements: pgStats, warmWal: !freshWal });
   // As the server opens it: on SQLite the hot paths' batches go to the writer thread
   // (HOOKYARD_SQLITE_WRITER_THREAD, default true).
   const store = openStore({ databaseUrl: pg?.url ?? '', dataDir, poolSize: 10, sqliteWriterThread: true });

@@ -9,7 +9,7 @@
 // processes.
 //   node --import tsx bench/ingest-bench.ts [--seconds 10] [--rounds 3] [--connections 50]
 //     [--store sqlite|postgres|both] [--load wrk|autocannon] [--ids sequential|random]
-//     [--floor true|false] [--pg-stats]
+//     [--floor true|false] [--pg-stats] [--pg-wal warm|fresh]
 // All servers start once; each round drives every one of them in turn (in order in odd rounds, in
 // reverse in even ones, so the bare server is first, then last) once the machine is quiet again,
 // and the summary gives medians.
@@ -49,6 +49,9 @@ const { values } = parseArgs({
     floor: { type: 'string', default: 'true' },
     // PostgreSQL's costliest statements (pg_stat_statements), printed when its Hookyard stops.
     'pg-stats': { type: 'boolean', default: false },
+    // warm: PostgreSQL starts with recycled WAL segments, as a server that has run a while
+    // (scripts/embedded-postgres.js, warmWriteAheadLog); fresh: as initdb left it.
+    'pg-wal': { type: 'string', default: 'warm' },
   },
 });
 const randomIds = values.ids === 'random';
@@ -278,7 +281,11 @@ async function startHookyard(storeKind: 'sqlite' | 'postgres'): Promise<Target> 
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hy-bench-'));
   const pg =
     storeKind === 'postgres'
-      ? await startEmbeddedPostgres({ durable: true, statements: values['pg-stats'] })
+      ? await startEmbeddedPostgres({
+          durable: true,
+          statements: values['pg-stats'],
+          warmWal: values['pg-wal'] !== 'fresh',
+        })
       : null;
   const adminKey = `hya_bench_${randomBytes(8).toString('hex')}`;
   const env: Record<string, string> = {
