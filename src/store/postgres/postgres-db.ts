@@ -120,6 +120,24 @@ function executor(client: pg.Pool | pg.PoolClient): SqlExecutor {
   };
 }
 
+/**
+ * Each new connection asks its backend to hand the pages it writes out to the kernel every 256
+ * kB (sync_file_range), unless the server's configuration already sets backend_flush_after.
+ * Inbound events outgrow shared_buffers within seconds, so backends evict dirty pages all the
+ * time; with PostgreSQL's default (0) the kernel keeps them until the next checkpoint's fsync
+ * flushes them in one burst, and every commit's WAL flush queues behind it. Measured here
+ * (ingest on embedded PostgreSQL, 8 s runs back to back, three runs with a checkpoint in each):
+ * p98 58, 37 and 28 ms with the default, at most 7.9 ms with 256 kB. One statement, once per
+ * connection; a server that refuses it keeps its own setting.
+ */
+const CONNECT_SQL =
+  "SELECT set_config('backend_flush_after', '256kB', false) WHERE current_setting('backend_flush_after') = '0'";
+
+/** pg-pool's onConnect: runs, and is awaited, before a new connection's first use. */
+async function onConnect(client: pg.ClientBase): Promise<void> {
+  await client.query(CONNECT_SQL).catch(() => {});
+}
+
 /** Connections a `withSettings` pool opens at most: its statements are the hot path's few. */
 const SETTINGS_POOL_SIZE = 4;
 const SETTING_NAME = /^[a-z_][a-z0-9_.]*$/;
@@ -147,6 +165,7 @@ export class PostgresDb implements Db {
       max: options.poolSize ?? 10,
       types,
       connectionTimeoutMillis: 5000,
+      onConnect,
     });
     // An idle client losing its connection must not crash the process; the next query reports it.
     this.pool.on('error', () => {});
@@ -169,6 +188,7 @@ export class PostgresDb implements Db {
         types: this.types,
         connectionTimeoutMillis: 5000,
         options: key,
+        onConnect,
       });
       pool.on('error', () => {});
       entry = { pool, executor: executor(pool) };
