@@ -207,7 +207,7 @@ export const CONFIG_KEYS: Record<keyof Config, KeySpec> = {
   ingestMaxBatch: {
     env: 'HOOKYARD_INGEST_MAX_BATCH',
     flag: '--ingest-max-batch',
-    doc: 'Most inbound requests committed in one transaction (group commit). PostgreSQL takes at most 16 at a time (one prepared statement) and commits up to four such batches side by side.',
+    doc: 'Most inbound requests committed in one transaction (group commit). PostgreSQL takes at most 16 at a time (one prepared statement) and commits up to two such batches side by side.',
     parse: int(1, 10_000),
   },
   deliveryBatchSize: {

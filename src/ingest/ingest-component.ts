@@ -53,9 +53,11 @@ export function createIngestComponent(
     // PostgreSQL: batches of one prepared statement each, committed side by side on pooled
     // connections, measured faster than larger batches in one transaction (docs/benchmarks.md).
     maxBatch: postgres ? Math.min(config.ingestMaxBatch, PG_EVENT_STATEMENT_ROWS) : config.ingestMaxBatch,
-    // SQLite commits one batch at a time on its one connection (two in flight overlap a commit
-    // with the previous one's fsync); PostgreSQL runs batches on several pooled connections.
-    maxInFlight: postgres ? 4 : 2,
+    // Two batches in flight on both stores. SQLite commits one at a time on its one connection
+    // (the second overlaps a commit with the previous one's fsync). PostgreSQL runs them on two
+    // pooled connections: with four, batches averaged 10.5 events and ingest took 14-16k/s; with
+    // two they average 15 (of 16) and it took 18-20k/s (docs/benchmarks.md, thirteenth session).
+    maxInFlight: 2,
     onCommitted: () => {
       if (runsRouter) router.wake();
       else void store.notify?.(INBOUND_CHANNEL, '').catch(() => {});

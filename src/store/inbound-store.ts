@@ -23,7 +23,7 @@ export const INBOUND_EVENT_STATUSES: readonly InboundEventStatus[] = ['received'
 /**
  * PostgreSQL writes inbound events in multi-row INSERTs of at most this many rows, each a prepared
  * statement; a batch of at most this many commits in one statement, without BEGIN and COMMIT. The
- * group committer keeps PostgreSQL's batches to this size and runs several side by side.
+ * group committer keeps PostgreSQL's batches to this size and runs two side by side.
  */
 export const PG_EVENT_STATEMENT_ROWS = 16;
 
