@@ -55,8 +55,8 @@ export function createIngestComponent(
     maxBatch: postgres ? Math.min(config.ingestMaxBatch, PG_EVENT_STATEMENT_ROWS) : config.ingestMaxBatch,
     // Two batches in flight on both stores. SQLite commits one at a time on its one connection
     // (the second overlaps a commit with the previous one's fsync). PostgreSQL runs them on two
-    // pooled connections: with four, batches averaged 10.5 events and ingest took 14-16k/s; with
-    // two they average 15 (of 16) and it took 18-20k/s (docs/benchmarks.md, thirteenth session).
+    // pooled connections: with four, batches averaged 10.5 events and ingest took 14.4-16.3k/s; with
+    // two they average 15 (of 16) and it took 17.8-19.8k/s (docs/benchmarks.md, thirteenth session).
     maxInFlight: 2,
     onCommitted: () => {
       if (runsRouter) router.wake();

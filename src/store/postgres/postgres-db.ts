@@ -126,8 +126,9 @@ function executor(client: pg.Pool | pg.PoolClient): SqlExecutor {
  * Inbound events outgrow shared_buffers within seconds, so backends evict dirty pages all the
  * time; with PostgreSQL's default (0) the kernel keeps them until the next checkpoint's fsync
  * flushes them in one burst, and every commit's WAL flush queues behind it. Measured here
- * (ingest on embedded PostgreSQL, 8 s runs back to back, three runs with a checkpoint in each):
- * p98 58, 37 and 28 ms with the default, at most 7.9 ms with 256 kB. One statement, once per
+ * (ingest on embedded PostgreSQL, eight 8 s runs back to back): with the default, three runs had
+ * a p98 of 28-58 ms (in shorter sequences that logged checkpoints, such runs were the ones a
+ * checkpoint fell in); with 256 kB, no run's p98 was over 7.9 ms. One statement, once per
  * connection; a server that refuses it keeps its own setting.
  */
 const CONNECT_SQL =
