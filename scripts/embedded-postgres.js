@@ -25,8 +25,9 @@ const WARM_WAL_SEGMENTS = 64;
 /**
  * A freshly initialised server has no spare WAL segments: until its first checkpoint recycles
  * the old ones, every 16 MB of WAL creates and zero-fills a new segment file while commits wait
- * on the log. Measured here (ingest on PostgreSQL, 8 s runs back to back): p99 43-48 ms in every
- * run until the first checkpoint, 5.2-5.8 ms in the runs after it. A server that has run a while
+ * on the log. Measured here (ingest on PostgreSQL, 8 s runs back to back): p99 43-48 ms in the
+ * runs before the first checkpoint, 5.2-5.6 ms in the runs after it, and 5.5-5.8 ms from the first
+ * run when started with recycled segments (checkpoints aside). A server that has run a while
  * recycles segments and never pays that, so a benchmark that measures a fresh one measures its
  * first minutes, not what a deployment sees. This writes one small record per segment and
  * switches to the next (pg_switch_wal), then checkpoints, which keeps the segments for reuse.
