@@ -104,12 +104,11 @@ export function createDeliveryHttpClient(options: DeliveryHttpClientOptions): De
     { timeoutMs }: { readonly timeoutMs: number },
   ): Promise<DeliveryHttpResult> {
     const startedAt = performance.now();
-    const elapsedMs = (): number => Math.round(performance.now() - startedAt);
     let target: URL;
     try {
       target = checkDeliveryUrl(url);
     } catch (error) {
-      return failure(elapsedMs(), 'invalid_url', error);
+      return failure(elapsedMs(startedAt), 'invalid_url', error);
     }
 
     // undici takes an EventEmitter as the abort signal: an AbortController per attempt cost ~6 µs
@@ -144,7 +143,7 @@ export function createDeliveryHttpClient(options: DeliveryHttpClientOptions): De
       return {
         ok,
         statusCode,
-        durationMs: elapsedMs(),
+        durationMs: elapsedMs(startedAt),
         responseHeaders,
         bodyExcerpt: excerpt,
         ...(truncated ? { bodyTruncated: true } : {}),
@@ -156,7 +155,7 @@ export function createDeliveryHttpClient(options: DeliveryHttpClientOptions): De
       return {
         ok: false,
         ...(statusCode !== undefined ? { statusCode, responseHeaders } : {}),
-        durationMs: elapsedMs(),
+        durationMs: elapsedMs(startedAt),
         errorKind: kind,
         errorMessage: message,
       };
@@ -186,7 +185,11 @@ function readExcerpt(
     let excerpt = '';
     let taken = 0;
     let read = 0;
-    const onData = (chunk: Buffer) => {
+    let done = false;
+    // An inline listener rather than a named closure (see elapsedMs): a destroyed body emits no
+    // more data, and `done` covers the chunk already on its way.
+    body.on('data', (chunk: Buffer) => {
+      if (done) return;
       if (taken < excerptBytes) {
         const part = chunk.subarray(0, excerptBytes - taken);
         excerpt += decoder.write(part);
@@ -194,17 +197,24 @@ function readExcerpt(
       }
       read += chunk.length;
       if (read > maxBytes) {
-        body.removeListener('data', onData);
+        done = true;
         body.removeListener('error', reject);
         body.on('error', () => {}); // destroying undici's body emits its abort error
         body.destroy();
         resolve({ excerpt, truncated: true });
       }
-    };
-    body.on('data', onData);
+    });
     body.once('end', () => resolve({ excerpt, truncated: false }));
     body.once('error', reject);
   });
+}
+
+/**
+ * Whole milliseconds since `startedAt`. A module function, not a closure per attempt: tsx keeps
+ * function names, so every named closure costs a defineProperty each time it is made.
+ */
+function elapsedMs(startedAt: number): number {
+  return Math.round(performance.now() - startedAt);
 }
 
 function failure(durationMs: number, errorKind: DeliveryErrorKind, error: unknown): DeliveryHttpResult {

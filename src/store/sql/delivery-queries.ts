@@ -578,6 +578,21 @@ export function completeDeliveriesSync(tx: SyncExecutor, rows: CompletionRows): 
   for (const row of rows.outcomes) tx.run(COMPLETE_DELIVERY, row);
 }
 
+/**
+ * SQLite: claimed deliveries given back unattempted, in the caller's transaction; also a
+ * writer-thread job (with lazy durability, as claims: a release lost to a power cut leaves its
+ * deliveries leased until the lease ends, and they are claimed then).
+ */
+export function releaseDeliveriesSync(
+  tx: SyncExecutor,
+  input: { ids: readonly string[]; nextAttemptAtMs: number },
+): void {
+  for (const chunk of chunks(input.ids)) {
+    const p = paddedIn(chunk);
+    tx.run(releaseDeliveriesSql(p.marks), [input.nextAttemptAtMs, ...p.params]);
+  }
+}
+
 /** A SQLite claim, decided by the caller (the filter is SQL built by claimDueDeliveries). */
 export interface SqliteClaim {
   filter: string;
@@ -1058,6 +1073,7 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
     },
     async releaseDeliveries(ids, nextAttemptAtMs) {
       if (ids.length === 0) return;
+      if (db.offload) return db.offload('releaseDeliveries', { ids, nextAttemptAtMs });
       for (const chunk of chunks(ids)) {
         const p = paddedIn(chunk);
         const params = [nextAttemptAtMs, ...p.params];

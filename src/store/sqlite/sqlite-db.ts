@@ -2,6 +2,12 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Db, SqlExecutor, SqlValue, SyncExecutor } from '../sql/db.ts';
 import type { OffloadInput, OffloadJobName, OffloadOutput } from '../sql/offload-jobs.ts';
+import {
+  BACKSTOP_AUTOCHECKPOINT_FRAMES,
+  Checkpointer,
+  type CheckpointerSettings,
+  noteCommit,
+} from './checkpointer.ts';
 import { SqliteConnection } from './connection.ts';
 import { WalSync } from './wal-sync.ts';
 import { EVENT_LOOP_HOLDER, WriteLock } from './write-lock.ts';
@@ -16,6 +22,13 @@ export interface SqliteDbOptions {
   durability?: 'async-fsync' | 'full';
   /** Runs the hot path's write batches (offload-jobs.ts) on a second connection on a worker thread. */
   writerThread?: boolean;
+  /**
+   * With the writer thread: checkpoint the WAL on a thread of its own (checkpointer.ts) rather
+   * than inside the commits that cross SQLite's threshold. Default true.
+   */
+  checkpointer?: boolean;
+  /** The checkpointer's timing (tests make it eager); defaults in checkpointer.ts. */
+  checkpointerSettings?: Partial<CheckpointerSettings>;
 }
 
 /**
@@ -32,6 +45,9 @@ export class SqliteDb implements Db {
   private readonly walSync: WalSync | null;
   private readonly writeLock: WriteLock | null;
   private readonly writer: WriterThread | null;
+  private readonly checkpointer: Checkpointer | null;
+  /** The checkpointer's control cells, told of every commit here. */
+  private readonly commitCells: Int32Array | null;
   readonly offload?: <K extends OffloadJobName>(
     job: K,
     input: OffloadInput<K>,
@@ -46,15 +62,35 @@ export class SqliteDb implements Db {
     this.walSync = asyncFsync ? new WalSync(`${file}-wal`) : null;
     if (options.writerThread && file !== ':memory:') {
       const lock = new WriteLock();
-      const writer = new WriterThread({ file, lock });
+      const checkpointer =
+        (options.checkpointer ?? true)
+          ? new Checkpointer({ file, lock, settings: options.checkpointerSettings })
+          : null;
+      const autocheckpoint = checkpointer ? BACKSTOP_AUTOCHECKPOINT_FRAMES : undefined;
+      if (autocheckpoint !== undefined) this.conn.db.pragma(`wal_autocheckpoint = ${autocheckpoint}`);
+      const writer = new WriterThread({
+        file,
+        lock,
+        autocheckpoint,
+        checkpointerControl: checkpointer?.control,
+      });
       writer.warm();
       this.writeLock = lock;
       this.writer = writer;
+      this.checkpointer = checkpointer;
+      this.commitCells = checkpointer ? new Int32Array(checkpointer.control) : null;
       this.offload = (job, input, transfer) => writer.run(job, input, transfer);
     } else {
       this.writeLock = null;
       this.writer = null;
+      this.checkpointer = null;
+      this.commitCells = null;
     }
+  }
+
+  /** Resolves once the checkpointer thread runs (at once without one); its start takes a moment. */
+  checkpointerReady(): Promise<void> {
+    return this.checkpointer?.ready ?? Promise.resolve();
   }
 
   /** Waits for the last commits to be on disk (no-op with synchronous=FULL, where COMMIT did it). */
@@ -111,6 +147,7 @@ export class SqliteDb implements Db {
       } finally {
         this.writeLock?.release(EVENT_LOOP_HOLDER);
       }
+      if (this.commitCells) noteCommit(this.commitCells);
     } finally {
       this.release();
     }
@@ -160,6 +197,7 @@ export class SqliteDb implements Db {
     if (this.closed) return;
     this.closed = true;
     await this.writer?.close();
+    await this.checkpointer?.close();
     // Waits for an open transaction to end; the lock is then kept so later calls fail fast below.
     await this.acquire();
     this.conn.close();

@@ -53,3 +53,4 @@ export class WriteLock {
 
 export const EVENT_LOOP_HOLDER = 1;
 export const WRITER_THREAD_HOLDER = 2;
+export const CHECKPOINTER_HOLDER = 3;

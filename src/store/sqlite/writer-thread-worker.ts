@@ -6,12 +6,19 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { StoreUnavailableError } from '../../domain/errors.ts';
 import { LAZY_DURABILITY_JOBS, OFFLOAD_JOBS, type OffloadJobName } from '../sql/offload-jobs.ts';
+import { noteCommit } from './checkpointer.ts';
 import { SqliteConnection } from './connection.ts';
 import { WalSync } from './wal-sync.ts';
 import { WRITER_THREAD_HOLDER, WriteLock } from './write-lock.ts';
 import type { WriterReply, WriterRequest } from './writer-thread.ts';
 
-const { file, lockBuffer } = workerData as { file: string; lockBuffer: SharedArrayBuffer };
+const { file, lockBuffer, autocheckpoint, checkpointerControl } = workerData as {
+  file: string;
+  lockBuffer: SharedArrayBuffer;
+  autocheckpoint?: number;
+  checkpointerControl?: SharedArrayBuffer;
+};
+const checkpointerCells = checkpointerControl ? new Int32Array(checkpointerControl) : null;
 const port = parentPort;
 if (!port) throw new Error('writer-thread-worker runs as a worker thread');
 
@@ -19,6 +26,7 @@ const LOCK_TIMEOUT_MS = 5000;
 /** The longest a lazily durable commit waits for its WAL flush. */
 const LAZY_FLUSH_MS = 50;
 const connection = new SqliteConnection(file, { synchronous: 'FULL', setWalMode: false });
+if (autocheckpoint !== undefined) connection.db.pragma(`wal_autocheckpoint = ${autocheckpoint}`);
 const lock = new WriteLock(lockBuffer);
 // The flush runs on the thread pool, so this thread goes on writing meanwhile.
 const wal = new WalSync(`${file}-wal`);
@@ -42,6 +50,7 @@ function runJob(job: OffloadJobName, input: unknown): unknown {
     if (lazy) connection.db.pragma('synchronous = NORMAL');
     const value = connection.transactionSync(() => fn(connection, input));
     committed = true;
+    if (checkpointerCells) noteCommit(checkpointerCells);
     return value;
   } finally {
     if (lazy) connection.db.pragma('synchronous = FULL');

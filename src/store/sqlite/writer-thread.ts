@@ -38,7 +38,18 @@ export class WriterThread {
   private notBeforeMs = 0;
   private exited: Promise<void> = Promise.resolve();
 
-  constructor(private readonly options: { file: string; lock: WriteLock }) {}
+  /**
+   * `autocheckpoint`: the thread's connection's `wal_autocheckpoint` (SQLite's default when unset);
+   * `checkpointerControl`: a checkpointer's control buffer, told of every commit (checkpointer.ts).
+   */
+  constructor(
+    private readonly options: {
+      file: string;
+      lock: WriteLock;
+      autocheckpoint?: number;
+      checkpointerControl?: SharedArrayBuffer;
+    },
+  ) {}
 
   /** Starts the thread now rather than at the first job (the first job then waits for nothing). */
   warm(): void {
@@ -78,6 +89,8 @@ export class WriterThread {
       workerData: {
         file: this.options.file,
         lockBuffer: this.options.lock.buffer,
+        autocheckpoint: this.options.autocheckpoint,
+        checkpointerControl: this.options.checkpointerControl,
       },
       // Only what the thread needs: the main thread's flags (test runner, profilers) stay there.
       execArgv: [],
