@@ -2,7 +2,7 @@
 // its own and sleeps in Atomics.wait on the control cells (checkpointer.ts: STOP, COMMITS).
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { COMMITS, STOP } from './checkpointer.ts';
+import { type CheckpointerSettings, COMMITS, STOP } from './checkpointer.ts';
 import { SqliteConnection } from './connection.ts';
 import { CHECKPOINTER_HOLDER, WriteLock } from './write-lock.ts';
 
@@ -16,7 +16,7 @@ const { file, lockBuffer, controlBuffer, settings } = workerData as {
   file: string;
   lockBuffer: SharedArrayBuffer;
   controlBuffer: SharedArrayBuffer;
-  settings: { activeIntervalMs: number; idleIntervalMs: number; restartFrames: number; lockWaitMs: number };
+  settings: CheckpointerSettings;
 };
 const control = new Int32Array(controlBuffer);
 const lock = new WriteLock(lockBuffer);
