@@ -1073,18 +1073,15 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
     },
     async releaseDeliveries(ids, nextAttemptAtMs) {
       if (ids.length === 0) return;
-      if (db.offload) return db.offload('releaseDeliveries', { ids, nextAttemptAtMs });
+      const input = { ids, nextAttemptAtMs };
+      if (db.offload) return db.offload('releaseDeliveries', input);
+      if (db.transactionSync) return db.transactionSync((tx) => releaseDeliveriesSync(tx, input));
       for (const chunk of chunks(ids)) {
         const p = paddedIn(chunk);
-        const params = [nextAttemptAtMs, ...p.params];
-        if (db.dialect === 'postgres') {
-          await db.transaction(async (tx) => {
-            await tx.get(PG_POINT_LOOKUPS);
-            await tx.run(releaseDeliveriesSql(p.marks), params);
-          });
-        } else {
-          await db.run(releaseDeliveriesSql(p.marks), params);
-        }
+        await db.transaction(async (tx) => {
+          await tx.get(PG_POINT_LOOKUPS);
+          await tx.run(releaseDeliveriesSql(p.marks), [nextAttemptAtMs, ...p.params]);
+        });
       }
     },
     async holdEndpointLeases(holder, endpointIds, leaseMs) {

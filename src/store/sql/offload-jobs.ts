@@ -28,7 +28,7 @@ export const OFFLOAD_JOBS = {
  * durable commit meanwhile covers them too). A process crash loses none of them (the WAL frames
  * are in the OS's cache); only a power cut or kernel crash in that window can, and what it loses
  * is harmless under at-least-once delivery: a lost claim leaves its delivery pending to be claimed
- * again, a lost release leaves its deliveries leased until the lease ends, and a lost outcome leaves its delivery leased, so it is sent again when the lease ends
+ * again; a lost release or outcome leaves its delivery leased, so it is sent when the lease ends
  * (receivers dedupe on the message id). Inbound events and publishes are never in this set:
  * their 2xx promises the data is on disk.
  */

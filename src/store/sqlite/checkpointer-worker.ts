@@ -46,7 +46,7 @@ while (Atomics.load(control, STOP) === 0) {
     // Copies every committed frame no reader still needs, beside the writers (PASSIVE takes no
     // lock a writer waits for).
     const pass = checkpoint();
-    if (pass.log > 0 && pass.log >= settings.restartFrames && pass.checkpointed >= 0) {
+    if (pass.log >= settings.restartFrames && pass.checkpointed >= 0) {
       // Long enough: copy the few frames committed during the pass with the writers held off,
       // so that every frame is in the database file and the next write transaction starts the
       // WAL again from its beginning (SQLite restarts it only then). The writers wait for one
