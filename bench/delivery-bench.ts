@@ -6,6 +6,8 @@
 //     [--messages 30000]   (max-rate messages to one endpoint; a fifth of it to each of ten)
 //     [--pg-stats]   (PostgreSQL's costliest statements, from pg_stat_statements, after each run)
 //     [--pg-fresh-wal]   (PostgreSQL without recycled WAL segments; see warmWriteAheadLog)
+//     [--worker-stats]   (the worker's claimed / handed-off / released deliveries per run)
+//     [--scenario one|ten|paced]   (only that scenario; repeatable; default all three)
 //
 // Scenarios per store: max-rate publish to 1 endpoint and to 10 endpoints (deliveries/s, and
 // publish→delivered p50/p99, which at max rate includes the time spent queued), and a paced
@@ -57,6 +59,10 @@ const ONE_ENDPOINT_MESSAGES = quick
     ? Math.min(messagesArg, 200_000)
     : 30_000;
 const TEN_ENDPOINT_MESSAGES = quick ? 500 : Math.floor(ONE_ENDPOINT_MESSAGES / 5);
+/** Prints how each Hookyard run's deliveries reached the worker (claims or hand-offs). */
+const workerStats = args.includes('--worker-stats');
+const scenarios = new Set(args.flatMap((a, i) => (args[i - 1] === '--scenario' ? [a] : [])));
+const runs = (name: 'one' | 'ten' | 'paced') => scenarios.size === 0 || scenarios.has(name);
 const PACED_RATE = 1000;
 const PACED_SECONDS = quick ? 2 : 5;
 /** In-flight requests per endpoint (Hookyard's default maxConcurrency); the bare loop gets the same. */
@@ -131,6 +137,8 @@ interface Result {
   p99Ms: number;
   /** CPU of this process (all threads; the receiver is another process) per delivery, µs. */
   cpuUs?: number;
+  /** The kernel's share of cpuUs (system time: sockets, fsync), µs per delivery. */
+  systemUs?: number;
   /** CPU of the PostgreSQL server's processes per delivery, µs (Hookyard on PostgreSQL). */
   databaseCpuUs?: number | null;
 }
@@ -144,6 +152,7 @@ async function withCpu(database: boolean, run: () => Promise<Result>): Promise<R
   return {
     ...result,
     cpuUs: (used.user + used.system) / result.deliveries,
+    systemUs: used.system / result.deliveries,
     databaseCpuUs: database ? microsPer(database0, processesCpuMs('postgres'), result.deliveries) : null,
   };
 }
@@ -347,6 +356,7 @@ async function hookyardMaxRate(
   const projectId = await hy.projectId(urls);
   await receiver.take();
   const expected = messages * urls.length;
+  const before = hy.worker.stats();
   const t0 = now();
   // Publishers send as fast as the store commits them (group commit), up to 1,000 outstanding.
   let published = 0;
@@ -374,6 +384,12 @@ async function hookyardMaxRate(
   const seconds = (now() - t0) / 1000;
   const { latencies } = await receiver.take();
   await hy.worker.drain();
+  if (workerStats) {
+    const after = hy.worker.stats();
+    process.stdout.write(
+      `  worker: claimed ${after.claimed - before.claimed} in ${after.claims - before.claims} claims, handed off ${after.handedOff - before.handedOff}, released ${after.released - before.released}\n`,
+    );
+  }
   return summarise(expected, seconds, latencies);
 }
 
@@ -411,7 +427,9 @@ async function hookyardPaced(
 
 const fmt = (r: Result) =>
   `${r.perSecond.toFixed(0).padStart(7)} /s   p50 ${r.p50Ms.toFixed(2).padStart(7)} ms   p99 ${r.p99Ms.toFixed(2).padStart(8)} ms   (${r.deliveries} in ${r.seconds.toFixed(2)} s)` +
-  (r.cpuUs === undefined ? '' : `   CPU ${r.cpuUs.toFixed(0)} µs/delivery`) +
+  (r.cpuUs === undefined
+    ? ''
+    : `   CPU ${r.cpuUs.toFixed(0)} µs/delivery (system ${(r.systemUs ?? 0).toFixed(0)})`) +
   (r.databaseCpuUs === undefined || r.databaseCpuUs === null
     ? ''
     : ` + PostgreSQL ${r.databaseCpuUs.toFixed(0)} µs`);
@@ -435,9 +453,9 @@ async function main(): Promise<void> {
       try {
         await hookyardMaxRate(hy, receiver, one, 300); // warm-up
         for (const [label, urls, messages] of [
-          ['1 endpoint ', one, ONE_ENDPOINT_MESSAGES],
-          ['10 endpoints', ten, TEN_ENDPOINT_MESSAGES],
-        ] as const) {
+          ...(runs('one') ? ([['1 endpoint ', one, ONE_ENDPOINT_MESSAGES]] as const) : []),
+          ...(runs('ten') ? ([['10 endpoints', ten, TEN_ENDPOINT_MESSAGES]] as const) : []),
+        ]) {
           const bareRuns: Result[] = [];
           const hookRuns: Result[] = [];
           for (let round = 0; round < ROUNDS; round++) {
@@ -472,6 +490,7 @@ async function main(): Promise<void> {
             `${label} ratio hookyard/bare ${ratio.toFixed(2)} (median of the rounds' ratios: ${ratios.map((r) => r.toFixed(2)).join(', ')})\n`,
           );
         }
+        if (!runs('paced')) continue;
         await settle();
         const barePace = await barePaced(one[0] as string, PACED_RATE, PACED_SECONDS);
         await receiver.take();

@@ -7,6 +7,7 @@ import {
   PG_HOT_PATH_SETTINGS,
   PG_POINT_LOOKUPS,
   pgClaimSql,
+  pgOutcomeRows,
   releaseDeliveriesSql,
 } from '../../src/store/sql/delivery-queries.ts';
 import { openTestStore, type TestStore } from '../helpers/stores.ts';
@@ -39,18 +40,8 @@ describe('PostgreSQL plans of the delivery hot path', () => {
     return sql.replace(/\?/g, () => `$${++n}`);
   };
   /** A batch of 30 outcomes of backlog rows, as the outcome statement's JSON parameter. */
-  const outcomes = JSON.stringify(
-    Array.from({ length: 30 }, (_, i) => ({
-      status: 'succeeded',
-      next: 1,
-      updated: 1,
-      made: 1,
-      started: 1,
-      code: 200,
-      kind: null,
-      id: `dlv_${(i + 1) * 10}`,
-      pending: 'pending',
-    })),
+  const outcomes = pgOutcomeRows(
+    Array.from({ length: 30 }, (_, i) => ['succeeded', 1, 1, 1, 1, 1, 1, 200, null, `dlv_${(i + 1) * 10}`]),
   );
   async function planOf(settings: string, sql: string, params: unknown[]): Promise<string> {
     await client.query('BEGIN');
