@@ -116,6 +116,8 @@ export async function startEmbeddedPostgres(options = {}) {
           round((total_exec_time * 1000 / greatest(rows, calls, 1))::numeric, 1) AS exec_us_per_row,
           round((total_plan_time * 1000 / greatest(rows, calls, 1))::numeric, 1) AS plan_us_per_row,
           round(total_exec_time::numeric) AS exec_ms,
+          round(wal_bytes / greatest(rows, calls, 1)) AS wal_bytes_per_row,
+          round(wal_fpi::numeric / greatest(rows, calls, 1), 2) AS wal_fpi_per_row,
           left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query
         FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT ${Number(limit)}`);
     },

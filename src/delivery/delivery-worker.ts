@@ -86,6 +86,16 @@ export interface DeliveryWorkerOptions {
    * (see deepenIfStarved). Default 2 ms.
    */
   fastAttemptMs?: number;
+  /**
+   * Outcomes are written in batches of up to this many (one statement on PostgreSQL, one
+   * transaction on SQLite's writer thread). Default 128.
+   */
+  outcomeBatch?: number;
+  /**
+   * How long a smaller batch of outcomes may wait for more while attempts are in flight, ms.
+   * Default 10; 0 writes each batch as soon as the last write is done.
+   */
+  outcomeGatherMs?: number;
   /** Share of the claimed buffer one project may hold. Default 0.5. */
   maxProjectShare?: number;
   /** The operator's egress allow list (CIDRs). */
@@ -201,6 +211,8 @@ export function createDeliveryWorker(
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const defaultEndpointConcurrency = options.defaultEndpointConcurrency ?? 16;
   const fastAttemptMs = options.fastAttemptMs ?? 2;
+  const outcomeBatch = options.outcomeBatch ?? 128;
+  const outcomeGatherMs = options.outcomeGatherMs ?? 10;
   const maxBuffered = Math.max(2 * concurrency, batchSize);
   const projectShare = options.maxProjectShare ?? 0.5;
   const projectCap = Math.max(1, Math.floor(maxBuffered * projectShare));
@@ -279,6 +291,8 @@ export function createDeliveryWorker(
   let narrowWindow = false;
   let completions: PendingCompletion[] = [];
   let flushing: Promise<void> | null = null;
+  /** Ends the gathering wait of the outcome writer (see gather) once a batch is full. */
+  let batchFull: (() => void) | null = null;
   let healthRun: Promise<void> | null = null;
   let pollTimer: NodeJS.Timeout | undefined;
   let retryTimer: { timer: NodeJS.Timeout; atMs: number } | undefined;
@@ -624,11 +638,16 @@ export function createDeliveryWorker(
   // ---- writing outcomes ------------------------------------------------------------------
 
   function scheduleFlush(): void {
+    if (completions.length >= outcomeBatch && batchFull) {
+      batchFull();
+      batchFull = null;
+    }
     if (flushing) return;
     flushing = (async () => {
       // Let the attempts finishing in this turn join the batch.
       await new Promise((r) => setImmediate(r));
       while (completions.length > 0) {
+        if (shouldGather()) await gather();
         const batch = completions;
         completions = [];
         await writeCompletions(batch);
@@ -637,6 +656,32 @@ export function createDeliveryWorker(
       flushing = null;
       if (completions.length > 0) scheduleFlush();
       checkIdle();
+    });
+  }
+
+  /**
+   * Whether a small batch of outcomes waits for company: only while attempts are in flight (more
+   * outcomes are minutes away at most), never for an ordered delivery's outcome (the next one with
+   * its key waits for it) or while stopping.
+   */
+  function shouldGather(): boolean {
+    if (outcomeGatherMs <= 0 || completions.length >= outcomeBatch || inFlight === 0 || stopping)
+      return false;
+    for (const c of completions) if (c.unblocksOrdered) return false;
+    return true;
+  }
+
+  /** Waits until `outcomeBatch` outcomes are waiting or `outcomeGatherMs` has passed. */
+  function gather(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        batchFull = null;
+        resolve();
+      }, outcomeGatherMs);
+      batchFull = () => {
+        clearTimeout(timer);
+        resolve();
+      };
     });
   }
 
