@@ -861,11 +861,16 @@ export function createDeliveryWorker(
     });
   }
 
-  /** What each known lane can still take; full lanes and projects are left out of the claim. */
+  /**
+   * What each known lane and project can still take: full ones are left out of the claim, the
+   * others' rooms bound it, so the claim brings no more than their lanes and shares can hold
+   * (what a claim brings beyond that is given back at once, and claimed again later).
+   */
   function claimLimits(): {
     endpoints: EndpointId[];
     projects: ProjectId[];
     rooms: Record<string, number>;
+    projectRooms: Record<string, number>;
   } {
     const endpointsOut: EndpointId[] = [];
     const rooms: Record<string, number> = {};
@@ -879,14 +884,18 @@ export function createDeliveryWorker(
       }
     }
     const projectsOut: ProjectId[] = [];
+    const projectRooms: Record<string, number> = {};
+    let bounded = 0;
     for (const [projectId, load] of projectLoad) {
-      if (projectsOut.length >= MAX_EXCLUDED) break;
       if (load >= projectCap) {
         excludedProjects.add(projectId);
-        projectsOut.push(projectId);
+        if (projectsOut.length < MAX_EXCLUDED) projectsOut.push(projectId);
+      } else if (projectCap - load < batchSize && bounded < MAX_EXCLUDED) {
+        projectRooms[projectId] = projectCap - load;
+        bounded++;
       }
     }
-    return { endpoints: endpointsOut, projects: projectsOut, rooms };
+    return { endpoints: endpointsOut, projects: projectsOut, rooms, projectRooms };
   }
 
   /** Deliveries the lane can take now: its waiting list's room plus its free sending slots. */
@@ -962,6 +971,7 @@ export function createDeliveryWorker(
           leaseMs,
           perEndpointLimit,
           endpointLimits: limits.rooms,
+          projectLimits: limits.projectRooms,
           excludeEndpointIds: limits.endpoints,
           excludeProjectIds: limits.projects,
           candidateWindow: narrowWindow ? 'narrow' : 'wide',
@@ -985,6 +995,14 @@ export function createDeliveryWorker(
       lastClaimEmpty = claimed.length === 0;
       if (claimed.length >= limit) wakePending = true;
       moreDue = claimed.length >= limit;
+      // A project whose room the claim filled waits, like a full one, until it has drained
+      // (afterSlotFreed), so the next claims go to other projects' work.
+      const perProject = new Map<ProjectId, number>();
+      for (const c of claimed) perProject.set(c.projectId, (perProject.get(c.projectId) ?? 0) + 1);
+      for (const [projectId, n] of perProject) {
+        const room = limits.projectRooms[projectId];
+        if (room !== undefined && n >= room) excludedProjects.add(projectId);
+      }
       const rejected = await accept(claimed, nowMs, limits.rooms);
       // When lanes had to give work back, claim less next time (less to release again).
       claimLimit =

@@ -184,6 +184,11 @@ export interface ClaimOptions {
   perEndpointLimit?: number;
   /** Tighter limits for some endpoints (what the worker's lane for them can still take). */
   endpointLimits?: Readonly<Record<string, number>>;
+  /**
+   * At most this many for these projects (what the worker can still take for each); a project
+   * not named is bounded by `limit` alone. A delivery over its endpoint's cap does not count.
+   */
+  projectLimits?: Readonly<Record<string, number>>;
   /** Endpoints and projects whose work this worker cannot take now (saturated), skipped. */
   excludeEndpointIds?: readonly EndpointId[];
   excludeProjectIds?: readonly ProjectId[];

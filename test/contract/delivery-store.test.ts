@@ -535,6 +535,38 @@ for (const { kind, sqliteWriterThread, name } of STORE_VARIANTS) {
       await drainAll();
     });
 
+    it("caps a project per claim by its room, counting only rows within their endpoints' caps", async () => {
+      await drainAll();
+      const [full, a, b] = await projectWithTwoEndpoints();
+      const [other, c] = await projectWithTwoEndpoints();
+      // Due order: four of a's, two of b's (both of the nearly full project), then three of c's.
+      await t.store.insertMessages(
+        Array.from({ length: 4 }, (_, i) => message(full, [a.id], { createdAtMs: 1000 + i })),
+      );
+      await t.store.insertMessages([
+        message(full, [b.id], { createdAtMs: 2000 }),
+        message(full, [b.id], { createdAtMs: 2001 }),
+      ]);
+      await t.store.insertMessages(
+        Array.from({ length: 3 }, (_, i) => message(other, [c.id], { createdAtMs: 3000 + i })),
+      );
+      const claimed = await t.store.claimDueDeliveries({
+        limit: 10,
+        nowMs: 5000,
+        leaseMs: 1000,
+        perEndpointLimit: 2,
+        projectLimits: { [full]: 3 },
+      });
+      const of = (id: EndpointId) => claimed.filter((x) => x.endpointId === id).length;
+      // a's cap (2) leaves its third and fourth rows out, and those do not use up the project's
+      // room (3): b's first row takes its last place. The other project is bounded by its endpoint.
+      assert.equal(of(a.id), 2);
+      assert.equal(of(b.id), 1);
+      assert.equal(of(c.id), 2);
+      assert.equal(claimed.filter((x) => x.projectId === full).length, 3);
+      await drainAll();
+    });
+
     it('claims one delivery at a time per (endpoint, ordering key), in publish order', async () => {
       await drainAll();
       const [projectId, a, b] = await projectWithTwoEndpoints();

@@ -93,8 +93,9 @@ describe('PostgreSQL plans of the delivery hot path', () => {
   });
   it('claims the oldest due rows off deliveries_due, also with the prepared claim planned generically', async () => {
     const sql = toPg(pgClaimSql(claimFilter('postgres', '?', '?', true)));
-    // now, excluded endpoint, excluded project, lease holder; window, limits, default, limit, lease end
-    const params = [10_000_000, '', '', 'holder-1', 100, '{}', 100, 100, 20_000_000];
+    // now, excluded endpoint, excluded project, lease holder; window, endpoint limits, default,
+    // project limits, limit, lease end
+    const params = [10_000_000, '', '', 'holder-1', 100, '{}', 100, '{}', 100, 20_000_000];
     await client.query('BEGIN');
     try {
       await client.query(HOT_PATH);

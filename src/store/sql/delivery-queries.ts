@@ -630,6 +630,7 @@ export interface SqliteClaim {
   limit: number;
   perEndpointLimit: number;
   endpointLimits: Record<string, number>;
+  projectLimits: Record<string, number>;
   leasedUntilMs: number;
 }
 
@@ -640,16 +641,21 @@ export interface SqliteClaim {
  */
 export function claimDueSync(tx: SyncExecutor, c: SqliteClaim): ClaimRow[] {
   // Read lazily: once `limit` rows are picked the rest of the candidate window is never read.
-  const rows = tx.iterate<{ id: string; endpoint_id: string }>(
-    `SELECT d.id, d.endpoint_id FROM deliveries d WHERE ${c.filter} ORDER BY d.next_attempt_at_ms, d.seq LIMIT ?`,
+  const rows = tx.iterate<{ id: string; endpoint_id: string; project_id: string }>(
+    `SELECT d.id, d.endpoint_id, d.project_id FROM deliveries d WHERE ${c.filter} ORDER BY d.next_attempt_at_ms, d.seq LIMIT ?`,
     [...c.filterParams, c.candidates],
   );
   const perEndpoint = new Map<string, number>();
+  const perProject = new Map<string, number>();
   const picked: string[] = [];
   for (const r of rows) {
     const n = perEndpoint.get(r.endpoint_id) ?? 0;
     if (n >= (c.endpointLimits[r.endpoint_id] ?? c.perEndpointLimit)) continue;
+    const projectLimit = c.projectLimits[r.project_id];
+    const p = perProject.get(r.project_id) ?? 0;
+    if (projectLimit !== undefined && p >= projectLimit) continue;
     perEndpoint.set(r.endpoint_id, n + 1);
+    perProject.set(r.project_id, p + 1);
     picked.push(r.id);
     if (picked.length >= c.limit) break;
   }
@@ -729,19 +735,27 @@ export function claimFilter(
 
 /**
  * PostgreSQL's claim as one statement. Parameters: the filter's, then the candidate window, the
- * per-endpoint limits (JSON), the default per-endpoint limit, the claim's limit, the lease's end.
+ * per-endpoint limits (JSON), the default per-endpoint limit, the per-project limits (JSON; a
+ * project not named has none but the claim's), the claim's limit, the lease's end. A row over its
+ * endpoint's cap does not count toward its project's.
  */
 export function pgClaimSql(filter: string): string {
   return `WITH candidates AS (
-             SELECT d.id, d.endpoint_id, d.next_attempt_at_ms, d.seq FROM deliveries d WHERE ${filter}
+             SELECT d.id, d.project_id, d.endpoint_id, d.next_attempt_at_ms, d.seq FROM deliveries d WHERE ${filter}
              ORDER BY d.next_attempt_at_ms, d.seq LIMIT ? FOR UPDATE OF d SKIP LOCKED
            ), ranked AS (
-             SELECT id, endpoint_id, next_attempt_at_ms, seq,
+             SELECT id, project_id, endpoint_id, next_attempt_at_ms, seq,
                row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_at_ms, seq) AS n
              FROM candidates
+           ), capped AS (
+             SELECT r.id, r.project_id, r.next_attempt_at_ms, r.seq,
+               row_number() OVER (PARTITION BY r.project_id ORDER BY r.next_attempt_at_ms, r.seq) AS pn
+             FROM ranked r LEFT JOIN jsonb_each_text(CAST(? AS jsonb)) lim ON lim.key = r.endpoint_id
+             WHERE r.n <= COALESCE(CAST(lim.value AS integer), ?)
            ), picked AS (
-             SELECT r.id FROM ranked r LEFT JOIN jsonb_each_text(CAST(? AS jsonb)) lim ON lim.key = r.endpoint_id
-             WHERE r.n <= COALESCE(CAST(lim.value AS integer), ?) ORDER BY r.next_attempt_at_ms, r.seq LIMIT ?
+             SELECT c.id FROM capped c LEFT JOIN jsonb_each_text(CAST(? AS jsonb)) plim ON plim.key = c.project_id
+             WHERE plim.value IS NULL OR c.pn <= CAST(plim.value AS integer)
+             ORDER BY c.next_attempt_at_ms, c.seq LIMIT ?
            ), claimed AS (
              UPDATE deliveries SET next_attempt_at_ms = ? FROM picked WHERE deliveries.id = picked.id RETURNING ${CLAIMED_COLUMNS}
            )
@@ -1049,6 +1063,7 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
       leaseMs,
       perEndpointLimit = limit,
       endpointLimits = {},
+      projectLimits = {},
       excludeEndpointIds = [],
       excludeProjectIds = [],
       candidateWindow = 'wide',
@@ -1064,7 +1079,10 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
         ...(leaseHolder === undefined ? [] : [leaseHolder]),
       ];
       // Candidates are a bounded window of the oldest due rows; the per-endpoint cap picks from them.
-      const capped = perEndpointLimit < limit || Object.keys(endpointLimits).length > 0;
+      const capped =
+        perEndpointLimit < limit ||
+        Object.keys(endpointLimits).length > 0 ||
+        Object.keys(projectLimits).length > 0;
       const candidates = capped && candidateWindow === 'wide' ? limit * CANDIDATE_FACTOR : limit;
       if (db.dialect === 'postgres') {
         // One statement: lock (skipping rows other workers hold), cap per endpoint, push the
@@ -1076,6 +1094,7 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
           candidates,
           JSON.stringify(endpointLimits),
           perEndpointLimit,
+          JSON.stringify(projectLimits),
           limit,
           nowMs + leaseMs,
         ]);
@@ -1088,6 +1107,7 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
         limit,
         perEndpointLimit,
         endpointLimits,
+        projectLimits,
         leasedUntilMs: nowMs + leaseMs,
       };
       if (db.offload) return (await db.offload('claimDueDeliveries', claim)).map(toClaimed);
