@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { type EventId, newId, type ProjectId, type SourceId } from '../../src/domain/ids.ts';
+import { type DeliveryId, type EventId, newId, type ProjectId, type SourceId } from '../../src/domain/ids.ts';
 import type { AttemptRecord, ClaimedDelivery } from '../../src/store/delivery-store.ts';
 import type { NewInboundEvent } from '../../src/store/inbound-store.ts';
 import { PostgresDb } from '../../src/store/postgres/postgres-db.ts';
@@ -176,7 +176,7 @@ for (const kind of STORE_KINDS) {
         const before = [event(projectId, sourceId, 'a'), event(projectId, sourceId, 'b')];
         await insertAsBeforeHashDrop(db, before);
 
-        assert.deepEqual(await finish(), [version]);
+        assert.deepEqual((await finish()).slice(0, 1), [version]);
 
         for (const e of before) {
           const stored = await store.getInboundEvent(projectId, e.id);
@@ -219,20 +219,43 @@ for (const kind of STORE_KINDS) {
         await store.insertEndpoint(testEndpoint(projectId, { id: endpointId, eventTypes: [] }));
         const published = testMessage(projectId, [endpointId], { body: '{}' });
         const messageId = published.message.id;
-        await store.insertMessages([published]);
-        const [claimed] = await store.claimDueDeliveries({ limit: 10, nowMs: 5000, leaseMs: 1000 });
-        assert.ok(claimed);
-        const failedTry = attempt(claimed, 1, 'failed');
-        await store.completeDeliveries([
-          {
-            deliveryId: claimed.id,
-            status: 'pending',
-            nextAttemptAtMs: 6000,
-            updatedAtMs: 5000,
-            lastFailureKind: 'http_status',
-            attempt: failedTry,
-          },
-        ]);
+        // The rows as the store wrote them before the migration, in that schema's columns (the
+        // store's code follows the newest schema): a delivery after one failed try, due at 6000.
+        const m = published.message;
+        await db.run(
+          'INSERT INTO messages (id, project_id, event_type, object_type, credential_id, user_id, ordering_key, idempotency_key, body, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [m.id, projectId, m.eventType, null, null, null, null, null, m.body, m.createdAtMs],
+        );
+        const deliveryId = published.deliveries[0]?.id as DeliveryId;
+        await db.run(
+          "INSERT INTO deliveries (id, project_id, message_id, endpoint_id, ordering_key, status, attempt_count, schedule_position, next_attempt_at_ms, last_attempt_at_ms, last_status_code, last_failure_kind, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, NULL, 'pending', 1, 1, 6000, 2001, 503, 'http_status', ?, 5000)",
+          [deliveryId, projectId, messageId, endpointId, m.createdAtMs],
+        );
+        const failedTry = testAttempt(
+          { id: deliveryId, projectId, messageId, endpointId, attemptCount: 0 } as ClaimedDelivery,
+          { attemptNumber: 1, startedAtMs: 2001, outcome: 'failed', statusCode: 503, responseBody: 'failed' },
+        );
+        await db.run(
+          `INSERT INTO attempts (id, project_id, delivery_id, message_id, endpoint_id, attempt_number, started_at_ms, duration_ms, outcome, status_code, error_kind, error_message, response_headers, response_body, response_body_truncated, next_attempt_at_ms) VALUES (${Array(16).fill('?').join(', ')})`,
+          [
+            failedTry.id,
+            projectId,
+            deliveryId,
+            messageId,
+            endpointId,
+            1,
+            failedTry.startedAtMs,
+            failedTry.durationMs,
+            'failed',
+            503,
+            null,
+            null,
+            JSON.stringify(failedTry.responseHeaders),
+            'failed',
+            0,
+            6000,
+          ],
+        );
 
         assert.ok((await finish()).includes(version));
 

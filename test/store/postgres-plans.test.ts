@@ -93,9 +93,9 @@ describe('PostgreSQL plans of the delivery hot path', () => {
   });
   it('claims the oldest due rows off deliveries_due, also with the prepared claim planned generically', async () => {
     const sql = toPg(pgClaimSql(claimFilter('postgres', '?', '?', true)));
-    // now, excluded endpoint, excluded project, lease holder; window, endpoint limits, default,
-    // project limits, limit, lease end
-    const params = [10_000_000, '', '', 'holder-1', 100, '{}', 100, '{}', 100, 20_000_000];
+    // now (due, lease), excluded endpoint, excluded project, lease holder; window, endpoint
+    // limits, default, project limits, limit, lease end
+    const params = [10_000_000, 10_000_000, '', '', 'holder-1', 100, '{}', 100, '{}', 100, 20_000_000];
     await client.query('BEGIN');
     try {
       await client.query(HOT_PATH);
@@ -106,6 +106,34 @@ describe('PostgreSQL plans of the delivery hot path', () => {
       const plan = rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
       assert.match(plan, /Index Scan using deliveries_due on deliveries d/, plan);
       assert.doesNotMatch(plan, /Seq Scan on deliveries|Sort Key: d\.next_attempt_at_ms|Bitmap/, plan);
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  });
+  it('leases claimed rows with HOT updates: no index entry is written for a claim', async () => {
+    // A claim writes only leased_until_ms, which no index holds, and the table leaves room on each
+    // page for the new row versions (fillfactor), so every claimed row is updated in place. Before
+    // the lease had a column of its own, a claim moved next_attempt_at_ms and wrote four index
+    // entries per row.
+    const sql = toPg(pgClaimSql(claimFilter('postgres', '?', '?', true)));
+    const params = [10_000_000, 10_000_000, '', '', 'holder-1', 100, '{}', 100, '{}', 100, 20_000_000];
+    await client.query('BEGIN');
+    try {
+      await client.query(HOT_PATH);
+      // This backend's counts not yet flushed to the statistics (earlier tests' included): the
+      // claim's are the difference.
+      const counts = async () =>
+        (
+          await client.query(`SELECT pg_stat_get_xact_tuples_updated('deliveries'::regclass)::int AS updated,
+              pg_stat_get_xact_tuples_hot_updated('deliveries'::regclass)::int AS hot`)
+        ).rows[0] as { updated: number; hot: number };
+      const before = await counts();
+      await client.query(sql, params);
+      const after = await counts();
+      assert.deepEqual(
+        { updated: after.updated - before.updated, hot: after.hot - before.hot },
+        { updated: 100, hot: 100 },
+      );
     } finally {
       await client.query('ROLLBACK');
     }

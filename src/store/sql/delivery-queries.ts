@@ -75,6 +75,7 @@ interface DeliveryRow {
   last_failure_kind: string | null;
   created_at_ms: number;
   updated_at_ms: number;
+  leased_until_ms: number | null;
 }
 
 interface AttemptRow {
@@ -183,7 +184,8 @@ const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
   status: r.status as DeliveryStatus,
   attemptCount: Number(r.attempt_count),
   schedulePosition: Number(r.schedule_position),
-  nextAttemptAtMs: Number(r.next_attempt_at_ms),
+  // A leased delivery is attempted again at the latest when its lease ends.
+  nextAttemptAtMs: Math.max(Number(r.next_attempt_at_ms), Number(r.leased_until_ms ?? 0)),
   lastAttemptAtMs: num(r.last_attempt_at_ms),
   lastStatusCode: num(r.last_status_code),
   lastFailureKind: r.last_failure_kind as DeliveryFailureKind | null,
@@ -327,7 +329,7 @@ const healthValues = (h: Omit<EndpointHealthRecord, 'version'>): SqlValue[] => [
 const MESSAGE_COLUMNS =
   'id, project_id, event_type, object_type, credential_id, user_id, ordering_key, idempotency_key, body, created_at_ms';
 const DELIVERY_COLUMNS =
-  'id, project_id, message_id, endpoint_id, ordering_key, status, attempt_count, schedule_position, next_attempt_at_ms, last_attempt_at_ms, last_status_code, last_failure_kind, created_at_ms, updated_at_ms';
+  'id, project_id, message_id, endpoint_id, ordering_key, status, attempt_count, schedule_position, next_attempt_at_ms, last_attempt_at_ms, last_status_code, last_failure_kind, created_at_ms, updated_at_ms, leased_until_ms';
 const ATTEMPT_COLUMNS =
   'id, project_id, delivery_id, message_id, endpoint_id, attempt_number, started_at_ms, duration_ms, outcome, status_code, error_kind, error_message, response_headers, response_body, response_body_truncated, next_attempt_at_ms';
 
@@ -351,7 +353,7 @@ const COMPLETE_DELIVERY = `UPDATE deliveries SET status = ?, next_attempt_at_ms 
   attempt_count = attempt_count + ?, schedule_position = schedule_position + ?,
   last_attempt_at_ms = COALESCE(?, last_attempt_at_ms),
   last_status_code = CASE WHEN ? = 1 THEN ? ELSE last_status_code END,
-  last_failure_kind = ? WHERE id = ? AND status = 'pending'`;
+  last_failure_kind = ?, leased_until_ms = NULL WHERE id = ? AND status = 'pending'`;
 
 function completionValues(c: DeliveryCompletion): SqlValue[] {
   const made = c.attempt !== null ? 1 : 0;
@@ -372,7 +374,7 @@ function completionValues(c: DeliveryCompletion): SqlValue[] {
 const PG_MESSAGE_RECORD =
   'id text, project_id text, event_type text, object_type text, credential_id text, user_id text, ordering_key text, idempotency_key text, body text, created_at_ms bigint';
 const PG_DELIVERY_RECORD =
-  'id text, project_id text, message_id text, endpoint_id text, ordering_key text, status text, attempt_count integer, schedule_position integer, next_attempt_at_ms bigint, last_attempt_at_ms bigint, last_status_code integer, last_failure_kind text, created_at_ms bigint, updated_at_ms bigint';
+  'id text, project_id text, message_id text, endpoint_id text, ordering_key text, status text, attempt_count integer, schedule_position integer, next_attempt_at_ms bigint, last_attempt_at_ms bigint, last_status_code integer, last_failure_kind text, created_at_ms bigint, updated_at_ms bigint, leased_until_ms bigint';
 const PG_ATTEMPT_RECORD =
   'id text, project_id text, delivery_id text, message_id text, endpoint_id text, attempt_number integer, started_at_ms bigint, duration_ms bigint, outcome text, status_code integer, error_kind text, error_message text, response_headers text, response_body text, response_body_truncated smallint, next_attempt_at_ms bigint';
 /**
@@ -411,7 +413,7 @@ export const PG_COMPLETE_DELIVERIES = `WITH a AS (
     attempt_count = deliveries.attempt_count + v.made, schedule_position = deliveries.schedule_position + v.made,
     last_attempt_at_ms = COALESCE(v.started, deliveries.last_attempt_at_ms),
     last_status_code = CASE WHEN v.made = 1 THEN v.code ELSE deliveries.last_status_code END,
-    last_failure_kind = v.kind
+    last_failure_kind = v.kind, leased_until_ms = NULL
   FROM (${pgRowsOf(PG_OUTCOME_RECORD, 'r')}) AS v
   WHERE deliveries.id = v.id AND deliveries.status = v.pending`;
 /** The outcome statement's second parameter: completion rows (completionValues) as PG_OUTCOME_RECORD. */
@@ -446,7 +448,7 @@ const POINT_LOOKUP_SETTINGS = `set_config('enable_hashjoin', 'off', true), set_c
 export const PG_POINT_LOOKUPS = `SELECT ${POINT_LOOKUP_SETTINGS}`;
 /** Gives claimed deliveries back (both dialects; `marks` from paddedIn). */
 export const releaseDeliveriesSql = (marks: string): string =>
-  `UPDATE deliveries SET next_attempt_at_ms = ? WHERE status = 'pending' AND id IN (${marks})`;
+  `UPDATE deliveries SET next_attempt_at_ms = ?, leased_until_ms = NULL WHERE status = 'pending' AND id IN (${marks})`;
 
 /**
  * A publish batch as rows. Arrays of primitives clone cheaply to the SQLite writer thread; objects
@@ -488,12 +490,13 @@ export function toMessageRows(batch: readonly NewMessage[]): MessageRows[] {
       d.status,
       0,
       0,
-      d.leasedUntilMs ?? m.createdAtMs,
+      m.createdAtMs,
       null,
       null,
       d.status === 'failed' ? 'endpoint_disabled' : null,
       m.createdAtMs,
       m.createdAtMs,
+      d.leasedUntilMs ?? null,
     ]),
     idempotencyNotBeforeMs: m.idempotencyKey !== null ? (idempotencyNotBeforeMs ?? null) : null,
   }));
@@ -662,7 +665,7 @@ export function claimDueSync(tx: SyncExecutor, c: SqliteClaim): ClaimRow[] {
   const out: ClaimRow[] = [];
   for (const chunk of chunks(picked)) {
     const ids = paddedIn(chunk);
-    tx.run(`UPDATE deliveries SET next_attempt_at_ms = ? WHERE id IN (${ids.marks})`, [
+    tx.run(`UPDATE deliveries SET leased_until_ms = ? WHERE id IN (${ids.marks})`, [
       c.leasedUntilMs,
       ...ids.params,
     ]);
@@ -728,7 +731,7 @@ export function claimFilter(
   projectMarks: string,
   leased: boolean,
 ): string {
-  return `d.status = 'pending' AND d.next_attempt_at_ms <= ?
+  return `d.status = 'pending' AND d.next_attempt_at_ms <= ? AND (d.leased_until_ms IS NULL OR d.leased_until_ms <= ?)
         AND d.endpoint_id NOT IN (${endpointMarks}) AND d.project_id NOT IN (${projectMarks})
         AND ${FIFO_GUARD}${leased ? ` AND ${leaseGuard(dialect)}` : ''}`;
 }
@@ -757,7 +760,7 @@ export function pgClaimSql(filter: string): string {
              WHERE plim.value IS NULL OR c.pn <= CAST(plim.value AS integer)
              ORDER BY c.next_attempt_at_ms, c.seq LIMIT ?
            ), claimed AS (
-             UPDATE deliveries SET next_attempt_at_ms = ? FROM picked WHERE deliveries.id = picked.id RETURNING ${CLAIMED_COLUMNS}
+             UPDATE deliveries SET leased_until_ms = ? FROM picked WHERE deliveries.id = picked.id RETURNING ${CLAIMED_COLUMNS}
            )
            ${CLAIM_SELECT} FROM claimed d ${CLAIM_JOINS} ORDER BY d.seq`;
 }
@@ -1006,7 +1009,7 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
       return db.transaction(async (tx) => {
         if (!target) {
           const rows = await tx.all<{ id: string }>(
-            "UPDATE deliveries SET status = 'pending', schedule_position = 0, next_attempt_at_ms = ?, updated_at_ms = ? WHERE project_id = ? AND message_id = ? AND status <> 'pending' RETURNING id",
+            "UPDATE deliveries SET status = 'pending', schedule_position = 0, next_attempt_at_ms = ?, leased_until_ms = NULL, updated_at_ms = ? WHERE project_id = ? AND message_id = ? AND status <> 'pending' RETURNING id",
             [nowMs, nowMs, projectId, messageId],
           );
           return rows.map((r) => r.id as DeliveryId);
@@ -1018,7 +1021,7 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
         if (existing) {
           if (existing.status === 'pending') return [];
           await tx.run(
-            "UPDATE deliveries SET status = 'pending', schedule_position = 0, next_attempt_at_ms = ?, updated_at_ms = ? WHERE id = ?",
+            "UPDATE deliveries SET status = 'pending', schedule_position = 0, next_attempt_at_ms = ?, leased_until_ms = NULL, updated_at_ms = ? WHERE id = ?",
             [nowMs, nowMs, existing.id],
           );
           return [existing.id as DeliveryId];
@@ -1044,6 +1047,7 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
             null,
             nowMs,
             nowMs,
+            null,
           ],
         ]);
         return [target.newDeliveryId];
@@ -1051,7 +1055,7 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
     },
     async recoverEndpoint(projectId, endpointId, sinceMs, nowMs) {
       const { changes } = await db.run(
-        "UPDATE deliveries SET status = 'pending', schedule_position = 0, next_attempt_at_ms = ?, updated_at_ms = ? WHERE project_id = ? AND endpoint_id = ? AND status = 'failed' AND created_at_ms >= ?",
+        "UPDATE deliveries SET status = 'pending', schedule_position = 0, next_attempt_at_ms = ?, leased_until_ms = NULL, updated_at_ms = ? WHERE project_id = ? AND endpoint_id = ? AND status = 'failed' AND created_at_ms >= ?",
         [nowMs, nowMs, projectId, endpointId, sinceMs],
       );
       return changes;
@@ -1073,6 +1077,7 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
       const projects = paddedIn(excludeProjectIds);
       const filter = claimFilter(db.dialect, endpoints.marks, projects.marks, leaseHolder !== undefined);
       const filterParams = [
+        nowMs,
         nowMs,
         ...endpoints.params,
         ...projects.params,
