@@ -660,9 +660,11 @@ export function createDeliveryWorker(
   }
 
   /**
-   * Whether a small batch of outcomes waits for company: only while attempts are in flight (more
-   * outcomes are minutes away at most), never for an ordered delivery's outcome (the next one with
-   * its key waits for it) or while stopping.
+   * Whether a small batch of outcomes waits for company: only while attempts are in flight (each
+   * ends with an outcome, within its endpoint's timeout at the latest), never for an ordered
+   * delivery's outcome (the next one with its key waits for it) or while stopping. Outcomes are
+   * lazily durable and on no one's latency path: a delivery counts as delivered when the receiver
+   * answers, not when its outcome is written.
    */
   function shouldGather(): boolean {
     if (outcomeGatherMs <= 0 || completions.length >= outcomeBatch || inFlight === 0 || stopping)
