@@ -31,7 +31,7 @@ import { newId, type ProjectId } from '../src/domain/ids.ts';
 import { createSecretBox } from '../src/security/secret-box.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
-import { median, microsPer, processesCpuMs, settle } from './cpu-time.ts';
+import { median, microsPer, processCpuMs, processesCpuMs, settle } from './cpu-time.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -74,6 +74,8 @@ const now = () => performance.timeOrigin + performance.now();
 
 interface Receiver {
   url: string;
+  /** The receiver child's process id (its CPU is read from /proc). */
+  pid: number | undefined;
   count(): Promise<number>;
   take(): Promise<{ count: number; latencies: number[] }>;
   close(): Promise<void>;
@@ -109,6 +111,7 @@ async function startReceiver(): Promise<Receiver> {
   child.send({ type: 'offset', offsetMs: best.offset });
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
     async count() {
       const reply = waitFor<{ count: number }>('count');
       child.send({ type: 'count' });
@@ -141,19 +144,36 @@ interface Result {
   systemUs?: number;
   /** CPU of the PostgreSQL server's processes per delivery, µs (Hookyard on PostgreSQL). */
   databaseCpuUs?: number | null;
+  /** CPU of the receiver child per delivery, µs. */
+  receiverCpuUs?: number | null;
+  /**
+   * Cores busy over the run: this process, PostgreSQL and the receiver together (at most the
+   * machine's count; well under it means the run waited on something other than CPU).
+   */
+  busyCores?: number | null;
 }
 
 /** Runs one measured scenario and adds its CPU cost per delivery. */
-async function withCpu(database: boolean, run: () => Promise<Result>): Promise<Result> {
+async function withCpu(receiver: Receiver, database: boolean, run: () => Promise<Result>): Promise<Result> {
   const process0 = process.cpuUsage();
   const database0 = database ? processesCpuMs('postgres') : null;
+  const receiver0 = receiver.pid === undefined ? null : processCpuMs(receiver.pid);
   const result = await run();
   const used = process.cpuUsage(process0);
+  const cpuUs = (used.user + used.system) / result.deliveries;
+  const databaseCpuUs = database ? microsPer(database0, processesCpuMs('postgres'), result.deliveries) : null;
+  const receiverCpuUs =
+    receiver.pid === undefined ? null : microsPer(receiver0, processCpuMs(receiver.pid), result.deliveries);
   return {
     ...result,
-    cpuUs: (used.user + used.system) / result.deliveries,
+    cpuUs,
     systemUs: used.system / result.deliveries,
-    databaseCpuUs: database ? microsPer(database0, processesCpuMs('postgres'), result.deliveries) : null,
+    databaseCpuUs,
+    receiverCpuUs,
+    busyCores:
+      receiverCpuUs === null
+        ? null
+        : ((cpuUs + (databaseCpuUs ?? 0) + receiverCpuUs) * result.deliveries) / (result.seconds * 1e6),
   };
 }
 
@@ -432,7 +452,10 @@ const fmt = (r: Result) =>
     : `   CPU ${r.cpuUs.toFixed(0)} µs/delivery (system ${(r.systemUs ?? 0).toFixed(0)})`) +
   (r.databaseCpuUs === undefined || r.databaseCpuUs === null
     ? ''
-    : ` + PostgreSQL ${r.databaseCpuUs.toFixed(0)} µs`);
+    : ` + PostgreSQL ${r.databaseCpuUs.toFixed(0)} µs`) +
+  (r.receiverCpuUs === undefined || r.receiverCpuUs === null
+    ? ''
+    : `; receiver ${r.receiverCpuUs.toFixed(0)} µs; ${(r.busyCores ?? 0).toFixed(2)} cores busy`);
 
 async function main(): Promise<void> {
   const receiver = await startReceiver();
@@ -462,14 +485,16 @@ async function main(): Promise<void> {
             // Each run starts on a quiet machine (the previous run's checkpoint or vacuum done).
             await settle();
             bareRuns.push(
-              await withCpu(false, () =>
+              await withCpu(receiver, false, () =>
                 bareLoop([...urls], messages, Math.min(128, PER_ENDPOINT_CONCURRENCY * urls.length)),
               ),
             );
             await receiver.take(); // the bare loop measures its own latency
             await settle();
             hookRuns.push(
-              await withCpu(kind === 'postgres', () => hookyardMaxRate(hy, receiver, [...urls], messages)),
+              await withCpu(receiver, kind === 'postgres', () =>
+                hookyardMaxRate(hy, receiver, [...urls], messages),
+              ),
             );
           }
           const bare = medianRun(bareRuns);
