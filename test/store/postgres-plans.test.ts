@@ -91,17 +91,18 @@ describe('PostgreSQL plans of the delivery hot path', () => {
       await client.query('ROLLBACK');
     }
   });
+  /** The claim as the worker runs it, and a claim of 100 due rows at 10,000,000. */
+  const CLAIM_SQL = toPg(pgClaimSql(claimFilter('postgres', '?', '?', true)));
+  // now (due, lease), excluded endpoint, excluded project, lease holder; window, endpoint limits,
+  // default, project limits, limit, lease end
+  const CLAIM_PARAMS = [10_000_000, 10_000_000, '', '', 'holder-1', 100, '{}', 100, '{}', 100, 20_000_000];
   it('claims the oldest due rows off deliveries_due, also with the prepared claim planned generically', async () => {
-    const sql = toPg(pgClaimSql(claimFilter('postgres', '?', '?', true)));
-    // now (due, lease), excluded endpoint, excluded project, lease holder; window, endpoint
-    // limits, default, project limits, limit, lease end
-    const params = [10_000_000, 10_000_000, '', '', 'holder-1', 100, '{}', 100, '{}', 100, 20_000_000];
     await client.query('BEGIN');
     try {
       await client.query(HOT_PATH);
       await client.query("SET LOCAL plan_cache_mode = 'force_generic_plan'");
-      await client.query({ name: 'claim_generic', text: sql, values: params });
-      const literals = params.map((p) => (typeof p === 'number' ? String(p) : `'${p}'`)).join(', ');
+      await client.query({ name: 'claim_generic', text: CLAIM_SQL, values: CLAIM_PARAMS });
+      const literals = CLAIM_PARAMS.map((p) => (typeof p === 'number' ? String(p) : `'${p}'`)).join(', ');
       const { rows } = await client.query(`EXPLAIN EXECUTE claim_generic(${literals})`);
       const plan = rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
       assert.match(plan, /Index Scan using deliveries_due on deliveries d/, plan);
@@ -115,8 +116,6 @@ describe('PostgreSQL plans of the delivery hot path', () => {
     // page for the new row versions (fillfactor), so every claimed row is updated in place. Before
     // the lease had a column of its own, a claim moved next_attempt_at_ms and wrote four index
     // entries per row.
-    const sql = toPg(pgClaimSql(claimFilter('postgres', '?', '?', true)));
-    const params = [10_000_000, 10_000_000, '', '', 'holder-1', 100, '{}', 100, '{}', 100, 20_000_000];
     await client.query('BEGIN');
     try {
       await client.query(HOT_PATH);
@@ -128,7 +127,7 @@ describe('PostgreSQL plans of the delivery hot path', () => {
               pg_stat_get_xact_tuples_hot_updated('deliveries'::regclass)::int AS hot`)
         ).rows[0] as { updated: number; hot: number };
       const before = await counts();
-      await client.query(sql, params);
+      await client.query(CLAIM_SQL, CLAIM_PARAMS);
       const after = await counts();
       assert.deepEqual(
         { updated: after.updated - before.updated, hot: after.hot - before.hot },
