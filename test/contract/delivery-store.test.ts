@@ -723,6 +723,20 @@ for (const { kind, sqliteWriterThread, name } of STORE_VARIANTS) {
       assert.equal(d?.status, 'pending');
       assert.equal(d?.orderingKey, 'k');
       assert.equal(d?.endpointId, late.id);
+      // The message now names the created delivery: a second resend to that endpoint finds it
+      // (still pending, so nothing is queued) instead of creating another.
+      assert.deepEqual(
+        await t.store.resendMessage(projectId, m.message.id, 7000, {
+          endpointId: late.id,
+          newDeliveryId: newId('delivery'),
+        }),
+        [],
+      );
+      assert.deepEqual(
+        (await t.store.listMessageDeliveries(projectId, m.message.id)).map((x) => x.id),
+        [...m.deliveries.map((x) => x.id), created],
+        'in creation order',
+      );
       assert.deepEqual(await t.store.resendMessage(await seedProject(t), m.message.id, 7000), []);
       await drainAll();
     });

@@ -306,3 +306,50 @@ for (const kind of STORE_KINDS) {
     });
   });
 }
+
+for (const kind of STORE_KINDS) {
+  describe(`messages naming their deliveries: migration over existing rows (${kind})`, () => {
+    it("lists each stored message's deliveries in creation order, and drops deliveries_by_message", async () => {
+      const { db, store, finish, version, close } = await openBefore(kind, 'message_delivery_ids');
+      try {
+        const projectId = await seedProject(store);
+        const a = newId('endpoint');
+        const b = newId('endpoint');
+        for (const id of [a, b]) await store.insertEndpoint(testEndpoint(projectId, { id, eventTypes: [] }));
+        // Rows as the store wrote them before the migration, in that schema's columns: a message
+        // to two endpoints (b's delivery created first), and a message that matched none.
+        const two = testMessage(projectId, [b, a]);
+        const none = testMessage(projectId, []);
+        for (const { message: m } of [two, none]) {
+          await db.run(
+            'INSERT INTO messages (id, project_id, event_type, object_type, credential_id, user_id, ordering_key, idempotency_key, body, created_at_ms) VALUES (?, ?, ?, NULL, NULL, NULL, NULL, NULL, ?, ?)',
+            [m.id, projectId, m.eventType, m.body, m.createdAtMs],
+          );
+        }
+        for (const d of two.deliveries) {
+          await db.run(
+            "INSERT INTO deliveries (id, project_id, message_id, endpoint_id, ordering_key, status, attempt_count, schedule_position, next_attempt_at_ms, last_attempt_at_ms, last_status_code, last_failure_kind, created_at_ms, updated_at_ms, leased_until_ms) VALUES (?, ?, ?, ?, NULL, 'succeeded', 1, 1, 1000, 1000, 200, NULL, 1000, 1000, NULL)",
+            [d.id, projectId, two.message.id, d.endpointId],
+          );
+        }
+        assert.ok((await indexesOf(db, 'deliveries')).includes('deliveries_by_message'));
+
+        assert.ok((await finish()).includes(version));
+
+        assert.deepEqual(
+          (await store.listMessageDeliveries(projectId, two.message.id)).map((d) => [d.id, d.endpointId]),
+          two.deliveries.map((d) => [d.id, d.endpointId]),
+        );
+        assert.deepEqual(await store.listMessageDeliveries(projectId, none.message.id), []);
+        // Resend finds them through the list too: both, then a's alone.
+        assert.deepEqual(
+          (await store.resendMessage(projectId, two.message.id, 2000)).sort(),
+          two.deliveries.map((d) => d.id).sort(),
+        );
+        assert.ok(!(await indexesOf(db, 'deliveries')).includes('deliveries_by_message'));
+      } finally {
+        await close();
+      }
+    });
+  });
+}

@@ -327,7 +327,7 @@ const healthValues = (h: Omit<EndpointHealthRecord, 'version'>): SqlValue[] => [
 ];
 
 const MESSAGE_COLUMNS =
-  'id, project_id, event_type, object_type, credential_id, user_id, ordering_key, idempotency_key, body, created_at_ms';
+  'id, project_id, event_type, object_type, credential_id, user_id, ordering_key, idempotency_key, body, created_at_ms, delivery_ids';
 const DELIVERY_COLUMNS =
   'id, project_id, message_id, endpoint_id, ordering_key, status, attempt_count, schedule_position, next_attempt_at_ms, last_attempt_at_ms, last_status_code, last_failure_kind, created_at_ms, updated_at_ms, leased_until_ms';
 const ATTEMPT_COLUMNS =
@@ -372,7 +372,7 @@ function completionValues(c: DeliveryCompletion): SqlValue[] {
 }
 
 const PG_MESSAGE_RECORD =
-  'id text, project_id text, event_type text, object_type text, credential_id text, user_id text, ordering_key text, idempotency_key text, body text, created_at_ms bigint';
+  'id text, project_id text, event_type text, object_type text, credential_id text, user_id text, ordering_key text, idempotency_key text, body text, created_at_ms bigint, delivery_ids text';
 const PG_DELIVERY_RECORD =
   'id text, project_id text, message_id text, endpoint_id text, ordering_key text, status text, attempt_count integer, schedule_position integer, next_attempt_at_ms bigint, last_attempt_at_ms bigint, last_status_code integer, last_failure_kind text, created_at_ms bigint, updated_at_ms bigint, leased_until_ms bigint';
 const PG_ATTEMPT_RECORD =
@@ -467,6 +467,53 @@ const M_PROJECT = 1;
 const M_IDEMPOTENCY_KEY = 7;
 const M_CREATED = 9;
 
+/** messages.delivery_ids: the message's deliveries, by id, in creation order. */
+function deliveryIdList(deliveries: ReadonlyArray<{ id: string }>): string {
+  return deliveries.map((d) => d.id).join(',');
+}
+
+/** The ids in a messages.delivery_ids list (empty for a message that matched no endpoint). */
+function deliveryIdsOf(list: string | null | undefined): string[] {
+  return list ? list.split(',') : [];
+}
+
+/**
+ * The deliveries of a message, in creation order, with `columns` (which must include id): found
+ * through the message's delivery_ids list, each by primary key. A delivery deleted with its
+ * endpoint is left in the list and simply not found.
+ */
+async function messageDeliveries<T extends { id: string }>(
+  tx: SqlExecutor,
+  projectId: string,
+  messageId: string,
+  columns: string,
+  list?: string,
+): Promise<T[]> {
+  const ids =
+    list !== undefined
+      ? deliveryIdsOf(list)
+      : deliveryIdsOf(
+          (
+            await tx.get<{ delivery_ids: string }>(
+              'SELECT delivery_ids FROM messages WHERE project_id = ? AND id = ?',
+              [projectId, messageId],
+            )
+          )?.delivery_ids,
+        );
+  const rows: T[] = [];
+  for (const chunk of chunks(ids)) {
+    const p = paddedIn(chunk);
+    rows.push(
+      ...(await tx.all<T>(`SELECT ${columns} FROM deliveries WHERE project_id = ? AND id IN (${p.marks})`, [
+        projectId,
+        ...p.params,
+      ])),
+    );
+  }
+  const order = new Map(ids.map((id, i) => [id, i]));
+  return rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+}
+
 export function toMessageRows(batch: readonly NewMessage[]): MessageRows[] {
   return batch.map(({ message: m, deliveries, idempotencyNotBeforeMs }) => ({
     message: [
@@ -480,6 +527,7 @@ export function toMessageRows(batch: readonly NewMessage[]): MessageRows[] {
       m.idempotencyKey,
       m.body,
       m.createdAtMs,
+      deliveryIdList(deliveries),
     ],
     deliveries: deliveries.map((d) => [
       d.id,
@@ -490,7 +538,10 @@ export function toMessageRows(batch: readonly NewMessage[]): MessageRows[] {
       d.status,
       0,
       0,
-      m.createdAtMs,
+      // A delivery handed to this process's worker at publish is due when its lease ends, not
+      // now: due now, it would sit at the head of deliveries_due while in flight, and every claim
+      // would step over it (an index entry and a heap visit each) to the work behind it.
+      d.leasedUntilMs ?? m.createdAtMs,
       null,
       null,
       d.status === 'failed' ? 'endpoint_disabled' : null,
@@ -978,10 +1029,7 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
       return { items: page.rows.map(toMessage), nextCursor: page.nextCursor };
     },
     async listMessageDeliveries(projectId, messageId) {
-      const deliveries = await db.all<DeliveryRow>(
-        `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE project_id = ? AND message_id = ? ORDER BY seq`,
-        [projectId, messageId],
-      );
+      const deliveries = await messageDeliveries<DeliveryRow>(db, projectId, messageId, DELIVERY_COLUMNS);
       if (deliveries.length === 0) return [];
       const attempts: AttemptRow[] = [];
       for (const chunk of chunks(deliveries.map((d) => d.id))) {
@@ -1007,17 +1055,34 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
     },
     async resendMessage(projectId, messageId, nowMs, target) {
       return db.transaction(async (tx) => {
-        if (!target) {
-          const rows = await tx.all<{ id: string }>(
-            "UPDATE deliveries SET status = 'pending', schedule_position = 0, next_attempt_at_ms = ?, leased_until_ms = NULL, updated_at_ms = ? WHERE project_id = ? AND message_id = ? AND status <> 'pending' RETURNING id",
-            [nowMs, nowMs, projectId, messageId],
-          );
-          return rows.map((r) => r.id as DeliveryId);
-        }
-        const existing = await tx.get<{ id: string; status: string }>(
-          'SELECT id, status FROM deliveries WHERE project_id = ? AND message_id = ? AND endpoint_id = ?',
-          [projectId, messageId, target.endpointId],
+        // The message row first, locked on PostgreSQL: two resends of it to a new endpoint then
+        // take turns, and the second finds the delivery the first added to the list.
+        const message = await tx.get<{ ordering_key: string | null; delivery_ids: string }>(
+          `SELECT ordering_key, delivery_ids FROM messages WHERE project_id = ? AND id = ?${tx.dialect === 'postgres' ? ' FOR UPDATE' : ''}`,
+          [projectId, messageId],
         );
+        if (!message) return [];
+        const deliveries = await messageDeliveries<{ id: string; status: string; endpoint_id: string }>(
+          tx,
+          projectId,
+          messageId,
+          'id, status, endpoint_id',
+          message.delivery_ids,
+        );
+        if (!target) {
+          const again = deliveries.filter((d) => d.status !== 'pending').map((d) => d.id);
+          const resent: DeliveryId[] = [];
+          for (const chunk of chunks(again)) {
+            const p = paddedIn(chunk);
+            const rows = await tx.all<{ id: string }>(
+              `UPDATE deliveries SET status = 'pending', schedule_position = 0, next_attempt_at_ms = ?, leased_until_ms = NULL, updated_at_ms = ? WHERE project_id = ? AND status <> 'pending' AND id IN (${p.marks}) RETURNING id`,
+              [nowMs, nowMs, projectId, ...p.params],
+            );
+            for (const r of rows) resent.push(r.id as DeliveryId);
+          }
+          return resent;
+        }
+        const existing = deliveries.find((d) => d.endpoint_id === target.endpointId);
         if (existing) {
           if (existing.status === 'pending') return [];
           await tx.run(
@@ -1026,11 +1091,6 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
           );
           return [existing.id as DeliveryId];
         }
-        const message = await tx.get<{ ordering_key: string | null }>(
-          'SELECT ordering_key FROM messages WHERE project_id = ? AND id = ?',
-          [projectId, messageId],
-        );
-        if (!message) return [];
         await insertRows(tx, 'deliveries', DELIVERY_COLUMNS, [
           [
             target.newDeliveryId,
@@ -1049,6 +1109,11 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
             nowMs,
             null,
           ],
+        ]);
+        await tx.run('UPDATE messages SET delivery_ids = ? WHERE project_id = ? AND id = ?', [
+          [...deliveryIdsOf(message.delivery_ids), target.newDeliveryId].join(','),
+          projectId,
+          messageId,
         ]);
         return [target.newDeliveryId];
       });
