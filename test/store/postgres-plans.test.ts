@@ -5,7 +5,6 @@ import {
   claimFilter,
   PG_COMPLETE_DELIVERIES,
   PG_HOT_PATH_SETTINGS,
-  PG_POINT_LOOKUPS,
   pgClaimSql,
   pgOutcomeRows,
   releaseDeliveriesSql,
@@ -57,10 +56,7 @@ describe('PostgreSQL plans of the delivery hot path', () => {
   it('gives claimed deliveries back by primary key, also before the table has statistics', async () => {
     const ids = Array.from({ length: 16 }, (_, i) => `dlv_${(i + 1) * 10}`);
     // Without the settings, and without statistics, this was a BitmapAnd over all of deliveries_due.
-    const plan = await planOf(PG_POINT_LOOKUPS, releaseDeliveriesSql(ids.map(() => '?').join(', ')), [
-      5,
-      ...ids,
-    ]);
+    const plan = await planOf(HOT_PATH, releaseDeliveriesSql(ids.map(() => '?').join(', ')), [5, ...ids]);
     assert.match(plan, /Index Scan using deliveries_pkey on deliveries/, plan);
     assert.doesNotMatch(plan, /deliveries_due|Seq Scan on deliveries|Bitmap/, plan);
   });

@@ -426,9 +426,10 @@ export function pgOutcomeRows(outcomes: readonly SqlValue[][]): string {
  * (Db.withSettings), so each is one statement and one round trip instead of BEGIN, SET LOCAL, the
  * statement and COMMIT. Rows are found through indexes only, joins by nested loops on them: a fresh
  * or fast-growing table has no statistics yet, and the planner would rather sort every pending row
- * for a claim, or read the whole backlog through deliveries_due for a batch of outcomes (see
- * POINT_LOOKUP_SETTINGS). Their commits do not wait for the WAL flush: a lost lease or outcome is
- * harmless (offload-jobs.ts, LAZY_DURABILITY_JOBS). Nothing else runs on these connections.
+ * for a claim, or read the whole backlog through deliveries_due for a batch of outcomes or a
+ * release (test/store/postgres-plans.test.ts). Their commits do not wait for the WAL flush: a lost
+ * lease, release or outcome is harmless (offload-jobs.ts, LAZY_DURABILITY_JOBS). Nothing else runs
+ * on these connections.
  */
 export const PG_HOT_PATH_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
   enable_seqscan: 'off',
@@ -437,15 +438,6 @@ export const PG_HOT_PATH_SETTINGS: Readonly<Record<string, string>> = Object.fre
   enable_mergejoin: 'off',
   synchronous_commit: 'off',
 });
-/**
- * For one transaction: rows found by primary-key lookups only. Statements that name deliveries by
- * id and also say `status = 'pending'` otherwise get plans that read the partial index
- * deliveries_due, i.e. the whole backlog (a hash join, or a BitmapAnd while the table has no
- * statistics yet).
- */
-const POINT_LOOKUP_SETTINGS = `set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
-  set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)`;
-export const PG_POINT_LOOKUPS = `SELECT ${POINT_LOOKUP_SETTINGS}`;
 /** Gives claimed deliveries back (both dialects; `marks` from paddedIn). */
 export const releaseDeliveriesSql = (marks: string): string =>
   `UPDATE deliveries SET next_attempt_at_ms = ?, leased_until_ms = NULL WHERE status = 'pending' AND id IN (${marks})`;
@@ -1190,12 +1182,12 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
       const input = { ids, nextAttemptAtMs };
       if (db.offload) return db.offload('releaseDeliveries', input);
       if (db.transactionSync) return db.transactionSync((tx) => releaseDeliveriesSync(tx, input));
+      // PostgreSQL: one statement a chunk on the hot path's connections, whose settings keep it on
+      // primary-key lookups (PG_HOT_PATH_SETTINGS), not BEGIN, the settings, the update and
+      // COMMIT: four round trips. Lazily durable, as on SQLite (LAZY_DURABILITY_JOBS).
       for (const chunk of chunks(ids)) {
         const p = paddedIn(chunk);
-        await db.transaction(async (tx) => {
-          await tx.get(PG_POINT_LOOKUPS);
-          await tx.run(releaseDeliveriesSql(p.marks), [nextAttemptAtMs, ...p.params]);
-        });
+        await hotPath().run(releaseDeliveriesSql(p.marks), [nextAttemptAtMs, ...p.params]);
       }
     },
     async holdEndpointLeases(holder, endpointIds, leaseMs) {
