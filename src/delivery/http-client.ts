@@ -70,6 +70,9 @@ export interface DeliveryHttpClient {
   close(): Promise<void>;
 }
 
+/** Endpoint URLs whose parse the client keeps (see targetOf). */
+const MAX_TARGETS = 4096;
+
 export const DEFAULT_USER_AGENT = 'Hookyard-Webhooks/0.1';
 
 class AttemptTimeoutError extends Error {
@@ -97,6 +100,21 @@ export function createDeliveryHttpClient(options: DeliveryHttpClientOptions): De
     }),
   });
 
+  // An endpoint's URL is the same string attempt after attempt: its parse and check (a URL object
+  // and its getters, several µs) are kept, for up to MAX_TARGETS URLs (the oldest goes first).
+  // The address check is not: it runs when a connection is made (createEgressConnector).
+  const targets = new Map<string, { origin: string; path: string }>();
+  function targetOf(url: string): { origin: string; path: string } {
+    let target = targets.get(url);
+    if (target === undefined) {
+      const parsed = checkDeliveryUrl(url);
+      target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+      if (targets.size >= MAX_TARGETS) targets.delete(targets.keys().next().value as string);
+      targets.set(url, target);
+    }
+    return target;
+  }
+
   async function post(
     url: string,
     headers: Readonly<Record<string, string>>,
@@ -104,9 +122,9 @@ export function createDeliveryHttpClient(options: DeliveryHttpClientOptions): De
     { timeoutMs }: { readonly timeoutMs: number },
   ): Promise<DeliveryHttpResult> {
     const startedAt = performance.now();
-    let target: URL;
+    let target: { origin: string; path: string };
     try {
-      target = checkDeliveryUrl(url);
+      target = targetOf(url);
     } catch (error) {
       return failure(elapsedMs(startedAt), 'invalid_url', error);
     }
@@ -127,7 +145,7 @@ export function createDeliveryHttpClient(options: DeliveryHttpClientOptions): De
       for (const [name, value] of Object.entries(headers)) requestHeaders[name.toLowerCase()] = value;
       const response = await agent.request({
         origin: target.origin,
-        path: `${target.pathname}${target.search}`,
+        path: target.path,
         method: 'POST',
         headers: requestHeaders,
         body,
