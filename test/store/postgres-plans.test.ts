@@ -41,7 +41,19 @@ describe('PostgreSQL plans of the delivery hot path', () => {
   };
   /** A batch of 30 outcomes of backlog rows, as the outcome statement's JSON parameter. */
   const outcomes = pgOutcomeRows(
-    Array.from({ length: 30 }, (_, i) => ['succeeded', 1, 1, 1, 1, 1, 1, 200, null, `dlv_${(i + 1) * 10}`]),
+    Array.from({ length: 30 }, (_, i) => [
+      'succeeded',
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      200,
+      null,
+      `dlv_${(i + 1) * 10}`,
+      'pending',
+    ]),
   );
   async function planOf(settings: string, sql: string, params: unknown[]): Promise<string> {
     await client.query('BEGIN');

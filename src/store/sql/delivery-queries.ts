@@ -348,12 +348,14 @@ const INSERT_MESSAGE = `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (${mark
 const INSERT_DELIVERY = `INSERT INTO deliveries (${DELIVERY_COLUMNS}) VALUES (${marks(DELIVERY_FIELDS.length)})`;
 const INSERT_ATTEMPT = `INSERT INTO attempts (${ATTEMPT_COLUMNS}) VALUES (${marks(ATTEMPT_FIELDS.length)})`;
 // A delivery that is not pending any more (disabled meanwhile, or finished by a worker that
-// re-claimed it after a lease ran out) keeps its state; the attempt is recorded all the same.
+// re-claimed it after a lease ran out) keeps its state; the attempt is recorded all the same. The
+// state an outcome applies to ('pending') is the row's last value, as on PostgreSQL (see
+// PG_OUTCOME_RECORD), so both stores take the same rows.
 const COMPLETE_DELIVERY = `UPDATE deliveries SET status = ?, next_attempt_at_ms = ?, updated_at_ms = ?,
   attempt_count = attempt_count + ?, schedule_position = schedule_position + ?,
   last_attempt_at_ms = COALESCE(?, last_attempt_at_ms),
   last_status_code = CASE WHEN ? = 1 THEN ? ELSE last_status_code END,
-  last_failure_kind = ?, leased_until_ms = NULL WHERE id = ? AND status = 'pending'`;
+  last_failure_kind = ?, leased_until_ms = NULL WHERE id = ? AND status = ?`;
 
 function completionValues(c: DeliveryCompletion): SqlValue[] {
   const made = c.attempt !== null ? 1 : 0;
@@ -368,6 +370,7 @@ function completionValues(c: DeliveryCompletion): SqlValue[] {
     c.attempt?.statusCode ?? null,
     c.lastFailureKind,
     c.deliveryId,
+    'pending',
   ];
 }
 
@@ -378,9 +381,9 @@ const PG_DELIVERY_RECORD =
 const PG_ATTEMPT_RECORD =
   'id text, project_id text, delivery_id text, message_id text, endpoint_id text, attempt_number integer, started_at_ms bigint, duration_ms bigint, outcome text, status_code integer, error_kind text, error_message text, response_headers text, response_body text, response_body_truncated smallint, next_attempt_at_ms bigint';
 /**
- * An outcome row as completionValues lays it out (made appears three times), then 'pending': the
- * state an outcome applies to, as a value and not a constant in the statement (with the constant
- * the planner proves the partial index deliveries_due applies and scans all of it).
+ * An outcome row as completionValues lays it out (made appears three times; the last value is
+ * 'pending': the state an outcome applies to, as a value and not a constant in the statement, with
+ * which the planner would prove the partial index deliveries_due applies and scan all of it).
  */
 const PG_OUTCOME_RECORD =
   'status text, next bigint, updated bigint, made integer, made_count integer, started bigint, made_code integer, code integer, kind text, id text, pending text';
@@ -418,7 +421,7 @@ export const PG_COMPLETE_DELIVERIES = `WITH a AS (
   WHERE deliveries.id = v.id AND deliveries.status = v.pending`;
 /** The outcome statement's second parameter: completion rows (completionValues) as PG_OUTCOME_RECORD. */
 export function pgOutcomeRows(outcomes: readonly SqlValue[][]): string {
-  return JSON.stringify(outcomes.map((v) => [...v, 'pending']));
+  return JSON.stringify(outcomes);
 }
 
 /**
