@@ -151,6 +151,11 @@ interface Result {
    * machine's count; well under it means the run waited on something other than CPU).
    */
   busyCores?: number | null;
+  /**
+   * Hookyard at max rate: the run split where the last publish resolved, with the deliveries
+   * attempted by then; and how busy this process's event loop was over the run (0-1).
+   */
+  phases?: { publishSeconds: number; whilePublishing: number; eventLoop: number };
 }
 
 /** Runs one measured scenario and adds its CPU cost per delivery. */
@@ -377,6 +382,7 @@ async function hookyardMaxRate(
   await receiver.take();
   const expected = messages * urls.length;
   const before = hy.worker.stats();
+  const loop0 = performance.eventLoopUtilization();
   const t0 = now();
   // Publishers send as fast as the store commits them (group commit), up to 1,000 outstanding.
   let published = 0;
@@ -400,8 +406,11 @@ async function hookyardMaxRate(
     await Promise.race(inflight);
   }
   await Promise.all(inflight);
+  const publishSeconds = (now() - t0) / 1000;
+  const whilePublishing = hy.worker.stats().attempts - before.attempts;
   await waitForCount(receiver, expected);
   const seconds = (now() - t0) / 1000;
+  const eventLoop = performance.eventLoopUtilization(loop0).utilization;
   const { latencies } = await receiver.take();
   await hy.worker.drain();
   if (workerStats) {
@@ -410,7 +419,10 @@ async function hookyardMaxRate(
       `  worker: claimed ${after.claimed - before.claimed} in ${after.claims - before.claims} claims, handed off ${after.handedOff - before.handedOff}, released ${after.released - before.released}\n`,
     );
   }
-  return summarise(expected, seconds, latencies);
+  return {
+    ...summarise(expected, seconds, latencies),
+    phases: { publishSeconds, whilePublishing, eventLoop },
+  };
 }
 
 async function hookyardPaced(
@@ -455,7 +467,16 @@ const fmt = (r: Result) =>
     : ` + PostgreSQL ${r.databaseCpuUs.toFixed(0)} µs`) +
   (r.receiverCpuUs === undefined || r.receiverCpuUs === null
     ? ''
-    : `; receiver ${r.receiverCpuUs.toFixed(0)} µs; ${(r.busyCores ?? 0).toFixed(2)} cores busy`);
+    : `; receiver ${r.receiverCpuUs.toFixed(0)} µs; ${(r.busyCores ?? 0).toFixed(2)} cores busy`) +
+  (r.phases === undefined ? '' : `\n${' '.repeat(31)}${phasesOf(r.phases, r)}`);
+
+/** Deliveries/s while the publishes were being committed and after, and the event loop's share busy. */
+function phasesOf(p: NonNullable<Result['phases']>, r: Result): string {
+  const afterSeconds = r.seconds - p.publishSeconds;
+  const after =
+    afterSeconds > 0 ? `${((r.deliveries - p.whilePublishing) / afterSeconds).toFixed(0)}/s after` : '';
+  return `while publishing (${p.publishSeconds.toFixed(2)} s) ${(p.whilePublishing / p.publishSeconds).toFixed(0)}/s, ${after}; event loop busy ${(100 * p.eventLoop).toFixed(0)}%`;
+}
 
 async function main(): Promise<void> {
   const receiver = await startReceiver();
