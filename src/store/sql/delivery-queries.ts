@@ -341,6 +341,8 @@ const IDEMPOTENCY_UPSERT = `INSERT INTO message_idempotency_keys (project_id, id
 const IDEMPOTENCY_SELECT =
   'SELECT message_id FROM message_idempotency_keys WHERE project_id = ? AND idempotency_key = ?';
 const MESSAGE_FIELDS = MESSAGE_COLUMNS.split(', ');
+/** A message as read back (MessageRow): its delivery list stays in the store. */
+const MESSAGE_READ_COLUMNS = MESSAGE_FIELDS.filter((c) => c !== 'delivery_ids').join(', ');
 const DELIVERY_FIELDS = DELIVERY_COLUMNS.split(', ');
 const ATTEMPT_FIELDS = ATTEMPT_COLUMNS.split(', ');
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
@@ -1007,10 +1009,10 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
       });
     },
     async getMessage(projectId, id) {
-      const row = await db.get<MessageRow>('SELECT * FROM messages WHERE project_id = ? AND id = ?', [
-        projectId,
-        id,
-      ]);
+      const row = await db.get<MessageRow>(
+        `SELECT ${MESSAGE_READ_COLUMNS} FROM messages WHERE project_id = ? AND id = ?`,
+        [projectId, id],
+      );
       return row ? toMessage(row) : null;
     },
     async listMessages(projectId, filter, { limit, after }): Promise<Page<MessageRecord>> {
@@ -1030,7 +1032,7 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
       }
       params.push(limit + 1);
       const rows = await db.all<MessageRow>(
-        `SELECT * FROM messages WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+        `SELECT ${MESSAGE_READ_COLUMNS} FROM messages WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
         params,
       );
       const page = pageOf(rows, limit);
