@@ -488,28 +488,17 @@ function deliveryIdsOf(list: string | null | undefined): string[] {
 }
 
 /**
- * The deliveries of a message, in creation order, with `columns` (which must include id): found
- * through the message's delivery_ids list, each by primary key. A delivery deleted with its
+ * The deliveries a message's delivery_ids `list` names, in its order (creation order), with
+ * `columns` (which must include id), each found by primary key. A delivery deleted with its
  * endpoint is left in the list and simply not found.
  */
 async function messageDeliveries<T extends { id: string }>(
   tx: SqlExecutor,
   projectId: string,
-  messageId: string,
+  list: string | undefined,
   columns: string,
-  list?: string,
 ): Promise<T[]> {
-  const ids =
-    list !== undefined
-      ? deliveryIdsOf(list)
-      : deliveryIdsOf(
-          (
-            await tx.get<{ delivery_ids: string }>(
-              'SELECT delivery_ids FROM messages WHERE project_id = ? AND id = ?',
-              [projectId, messageId],
-            )
-          )?.delivery_ids,
-        );
+  const ids = deliveryIdsOf(list);
   const rows: T[] = [];
   for (const chunk of chunks(ids)) {
     const p = paddedIn(chunk);
@@ -1039,7 +1028,16 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
       return { items: page.rows.map(toMessage), nextCursor: page.nextCursor };
     },
     async listMessageDeliveries(projectId, messageId) {
-      const deliveries = await messageDeliveries<DeliveryRow>(db, projectId, messageId, DELIVERY_COLUMNS);
+      const message = await db.get<{ delivery_ids: string }>(
+        'SELECT delivery_ids FROM messages WHERE project_id = ? AND id = ?',
+        [projectId, messageId],
+      );
+      const deliveries = await messageDeliveries<DeliveryRow>(
+        db,
+        projectId,
+        message?.delivery_ids,
+        DELIVERY_COLUMNS,
+      );
       if (deliveries.length === 0) return [];
       const attempts: AttemptRow[] = [];
       for (const chunk of chunks(deliveries.map((d) => d.id))) {
@@ -1075,9 +1073,8 @@ export function createDeliveryQueries(db: Db): DeliveryStore {
         const deliveries = await messageDeliveries<{ id: string; status: string; endpoint_id: string }>(
           tx,
           projectId,
-          messageId,
-          'id, status, endpoint_id',
           message.delivery_ids,
+          'id, status, endpoint_id',
         );
         if (!target) {
           const again = deliveries.filter((d) => d.status !== 'pending').map((d) => d.id);
