@@ -387,25 +387,42 @@ async function hookyardMaxRate(
   // Publishers send as fast as the store commits them (group commit), up to 1,000 outstanding.
   let published = 0;
   const window = 1000;
-  const inflight = new Set<Promise<unknown>>();
-  while (published < messages) {
-    while (inflight.size < window && published < messages) {
+  // A slot count, not Promise.race over the outstanding publishes: a race attaches a reaction to
+  // each of up to 1,000 promises every time one settles, work the bare loop does not do.
+  let inflight = 0;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const settled = (): void => {
+    inflight--;
+    wake?.();
+  };
+  const slotFreed = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+  while (published < messages || inflight > 0) {
+    while (inflight < window && published < messages) {
       const i = published++;
-      const p = hy.publisher.publish({
-        projectId,
-        eventType: 'order.created',
-        payload: {
-          i,
-          sentAt: now(),
-          order: { id: `ord_${i}`, total: 4200, currency: 'EUR', items: [{ sku: 'A-1', qty: 2 }] },
-        },
-      });
-      inflight.add(p);
-      void p.finally(() => inflight.delete(p));
+      inflight++;
+      hy.publisher
+        .publish({
+          projectId,
+          eventType: 'order.created',
+          payload: {
+            i,
+            sentAt: now(),
+            order: { id: `ord_${i}`, total: 4200, currency: 'EUR', items: [{ sku: 'A-1', qty: 2 }] },
+          },
+        })
+        .then(settled, (error: unknown) => {
+          failure ??= { error };
+          settled();
+        });
     }
-    await Promise.race(inflight);
+    await slotFreed();
+    wake = undefined;
+    if (failure) throw failure.error;
   }
-  await Promise.all(inflight);
   const publishSeconds = (now() - t0) / 1000;
   const whilePublishing = hy.worker.stats().attempts - before.attempts;
   await waitForCount(receiver, expected);
