@@ -63,13 +63,16 @@ export function microsPer(beforeMs: number | null, afterMs: number | null, units
   return ((afterMs - beforeMs) * 1000) / units;
 }
 
-/** The machine's CPU ticks so far (idle counts iowait too), from /proc/stat; null without /proc. */
-export function machineTicks(): { idle: number; total: number } | null {
+/**
+ * The machine's CPU ticks so far (idle counts iowait too; steal is time the hypervisor gave this
+ * VM's cores to others), from /proc/stat; null without /proc.
+ */
+export function machineTicks(): { idle: number; steal: number; total: number } | null {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number);
     if (!f || f.length < 5) return null;
     const idle = (f[3] ?? 0) + (f[4] ?? 0);
-    return { idle, total: f.reduce((a, b) => a + b, 0) };
+    return { idle, steal: f[7] ?? 0, total: f.reduce((a, b) => a + b, 0) };
   } catch {
     return null;
   }
@@ -85,6 +88,18 @@ export function busyBetween(
 ): number | null {
   if (!a || !b || b.total === a.total) return null;
   return 1 - (b.idle - a.idle) / (b.total - a.total);
+}
+
+/**
+ * The share (0..1) of the machine's time between two readings of machineTicks that the hypervisor
+ * gave to other guests (steal), or null. A run with steal competed with the host's other load.
+ */
+export function stealBetween(
+  a: ReturnType<typeof machineTicks>,
+  b: ReturnType<typeof machineTicks>,
+): number | null {
+  if (!a || !b || b.total === a.total) return null;
+  return (b.steal - a.steal) / (b.total - a.total);
 }
 
 /** The machine's busy share (0..1) over `ms`; null without /proc. */

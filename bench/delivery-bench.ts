@@ -31,7 +31,15 @@ import { newId, type ProjectId } from '../src/domain/ids.ts';
 import { createSecretBox } from '../src/security/secret-box.ts';
 import { openStore } from '../src/store/open-store.ts';
 import type { Store } from '../src/store/store.ts';
-import { median, microsPer, processCpuMs, processesCpuMs, settle } from './cpu-time.ts';
+import {
+  machineTicks,
+  median,
+  microsPer,
+  processCpuMs,
+  processesCpuMs,
+  settle,
+  stealBetween,
+} from './cpu-time.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -156,6 +164,8 @@ interface Result {
    * attempted by then; and how busy this process's event loop was over the run (0-1).
    */
   phases?: { publishSeconds: number; whilePublishing: number; eventLoop: number };
+  /** The machine's time stolen by the hypervisor over the run (0-1): other guests' load. */
+  steal?: number | null;
 }
 
 /** Runs one measured scenario and adds its CPU cost per delivery. */
@@ -163,7 +173,9 @@ async function withCpu(receiver: Receiver, database: boolean, run: () => Promise
   const process0 = process.cpuUsage();
   const database0 = database ? processesCpuMs('postgres') : null;
   const receiver0 = receiver.pid === undefined ? null : processCpuMs(receiver.pid);
+  const machine0 = machineTicks();
   const result = await run();
+  const steal = stealBetween(machine0, machineTicks());
   const used = process.cpuUsage(process0);
   const cpuUs = (used.user + used.system) / result.deliveries;
   const databaseCpuUs = database ? microsPer(database0, processesCpuMs('postgres'), result.deliveries) : null;
@@ -175,11 +187,19 @@ async function withCpu(receiver: Receiver, database: boolean, run: () => Promise
     systemUs: used.system / result.deliveries,
     databaseCpuUs,
     receiverCpuUs,
+    steal,
     busyCores:
       receiverCpuUs === null
         ? null
         : ((cpuUs + (databaseCpuUs ?? 0) + receiverCpuUs) * result.deliveries) / (result.seconds * 1e6),
   };
+}
+
+/** Runs one scenario and adds the machine's stolen share over it (the paced runs' CPU is small). */
+async function withSteal(run: () => Promise<Result>): Promise<Result> {
+  const machine0 = machineTicks();
+  const result = await run();
+  return { ...result, steal: stealBetween(machine0, machineTicks()) };
 }
 
 /** The run with the median rate (its latencies with it). */
@@ -485,6 +505,7 @@ const fmt = (r: Result) =>
   (r.receiverCpuUs === undefined || r.receiverCpuUs === null
     ? ''
     : `; receiver ${r.receiverCpuUs.toFixed(0)} µs; ${(r.busyCores ?? 0).toFixed(2)} cores busy`) +
+  (r.steal === undefined || r.steal === null ? '' : `; steal ${(100 * r.steal).toFixed(1)}%`) +
   (r.phases === undefined ? '' : `\n${' '.repeat(31)}${phasesOf(r.phases, r)}`);
 
 /** Deliveries/s while the publishes were being committed and after, and the event loop's share busy. */
@@ -555,9 +576,11 @@ async function main(): Promise<void> {
         }
         if (!runs('paced')) continue;
         await settle();
-        const barePace = await barePaced(one[0] as string, PACED_RATE, PACED_SECONDS);
+        const barePace = await withSteal(() => barePaced(one[0] as string, PACED_RATE, PACED_SECONDS));
         await receiver.take();
-        const paced = await hookyardPaced(hy, receiver, one[0] as string, PACED_RATE, PACED_SECONDS);
+        const paced = await withSteal(() =>
+          hookyardPaced(hy, receiver, one[0] as string, PACED_RATE, PACED_SECONDS),
+        );
         process.stdout.write(`paced ${PACED_RATE}/s bare undici loop  ${fmt(barePace)}\n`);
         process.stdout.write(`paced ${PACED_RATE}/s hookyard          ${fmt(paced)}\n`);
       } finally {
