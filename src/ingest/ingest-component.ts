@@ -56,7 +56,7 @@ export function createIngestComponent(
     // Two batches in flight on both stores. SQLite commits one at a time on its one connection
     // (the second overlaps a commit with the previous one's fsync). PostgreSQL runs them on two
     // pooled connections: with four, batches averaged 10.5 events and ingest took 14.4-16.3k/s; with
-    // two they average 15 (of 16) and it took 17.8-19.8k/s (docs/benchmarks.md, thirteenth session).
+    // two they average 15 (of 16) and it took 17.8-19.8k/s (docs/benchmarks.md, "Tried and dropped").
     maxInFlight: 2,
     onCommitted: () => {
       if (runsRouter) router.wake();
