@@ -29,7 +29,8 @@ test('package-lock.json records install scripts as npm install would', () => {
     // Optional packages for other platforms are in the lock but not installed here.
     if (!existsSync(manifestFile)) continue;
     const scripts: Record<string, string> = JSON.parse(readFileSync(manifestFile, 'utf8')).scripts ?? {};
-    const gyp = existsSync(path.join(repoRoot, key, 'binding.gyp')) && !scripts.install && !scripts.preinstall;
+    const gyp =
+      existsSync(path.join(repoRoot, key, 'binding.gyp')) && !scripts.install && !scripts.preinstall;
     const expected = Boolean(scripts.preinstall || scripts.install || scripts.postinstall || gyp);
     checked++;
     if (expected !== Boolean(entry.hasInstallScript)) {
