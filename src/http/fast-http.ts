@@ -23,6 +23,8 @@ import type { Exchange, RawRoute } from './exchange.ts';
  * a request cut short by the client's end of stream (a partial head, a body shorter than its
  * Content-Length) is answered 400 and closed, as node:http answers it: the same raw request gets
  * the same status and framing from both (test/http/fast-http-differential.test.ts holds them to it).
+ * Requests read whole before the client's end of stream are answered, then the connection closes
+ * (node:http ends its side at the FIN and those answers are lost: the one shape they differ on).
  *
  * Requests on a connection are answered in order, one at a time: the next one is read only after
  * the answer to the last has been written. Timeouts follow node:http's defaults: an idle
@@ -306,6 +308,7 @@ class FastConnection {
       // A head with bare-LF line endings never has the CRLF CRLF end this path waits for, and
       // node:http refuses it (400) as soon as it sees the LF: hand it over now, not at the timeout.
       if (buffer.length > this.settings.maxHeaderBytes || hasBareLf(buffer)) this.handOff();
+      else if (this.clientEnded) this.refuse('The connection ended in the middle of the request head.');
       return;
     }
     if (end > this.settings.maxHeaderBytes) {
@@ -378,9 +381,14 @@ class FastConnection {
     return this.settings.keepAliveHeader;
   }
 
-  /** Whether the connection closes after the answer being made, whatever the request asked. */
+  /**
+   * Whether the connection closes after the answer being made, whatever the request asked. After
+   * the client's end of stream, requests it sent before are still answered, then it closes.
+   */
   willClose(): boolean {
-    return this.clientEnded || this.settings.closing || this.settings.isShuttingDown();
+    return (
+      (this.clientEnded && this.buffer === null) || this.settings.closing || this.settings.isShuttingDown()
+    );
   }
 
   checkDeadline(now: number): void {

@@ -219,4 +219,23 @@ describe('fast HTTP path and node:http answer the same raw requests alike', () =
     });
     assert.deepEqual(await exchange(node.port, shape, node.src), { answers: ['400 length'], closed: true });
   });
+
+  it('whole requests followed by the end of the stream: the fast path answers them, node:http does not', async () => {
+    // node:http (httpAllowHalfOpen false) ends its side as soon as the client's FIN arrives, so
+    // the answers to requests already read are lost (the events are stored; the client retries and
+    // is deduplicated). The fast path answers every request it read, then closes.
+    const [fast, node] = servers as [(typeof servers)[0], (typeof servers)[0]];
+    const one: Shape = {
+      name: 'whole request, then close',
+      send: `POST ${SRC} HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}`,
+      endAfter: true,
+    };
+    const two: Shape = { ...one, name: 'two pipelined, then close', send: one.send + one.send };
+    assert.deepEqual(await exchange(fast.port, one, fast.src), { answers: ['200 length'], closed: true });
+    assert.deepEqual(await exchange(fast.port, two, fast.src), {
+      answers: ['200 length', '200 length'],
+      closed: true,
+    });
+    assert.deepEqual(await exchange(node.port, one, node.src), { answers: [], closed: true });
+  });
 });
