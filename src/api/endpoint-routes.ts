@@ -135,7 +135,8 @@ const endpointFields = {
   headers: {
     type: 'object',
     additionalProperties: { type: 'string' },
-    description: 'extra request headers sent with every delivery',
+    description:
+      'extra request headers sent with every delivery (at most 32; values visible ASCII, at most 4096 characters); values are sealed at rest and shown as "[sealed]", and "[sealed]" sent back keeps a stored value',
   },
   rateLimitPerSecond: { type: ['integer', 'null'], minimum: 1, maximum: 10_000 },
   maxConcurrency: { type: ['integer', 'null'], minimum: 1, maximum: 256, description: 'default 16' },
