@@ -8,6 +8,9 @@
 import type { ApiKeyId, ProjectId } from '../domain/ids.ts';
 import type { DeliveryStore } from './delivery-store.ts';
 import type { InboundStore } from './inbound-store.ts';
+import type { Page } from './page.ts';
+
+export type { Page } from './page.ts';
 
 export interface ProjectRecord {
   id: ProjectId;
@@ -25,12 +28,6 @@ export interface ApiKeyRecord {
   keyHint: string;
   createdAtMs: number;
   revokedAtMs: number | null;
-}
-
-export interface Page<T> {
-  items: T[];
-  /** Pass as `after` to read the next page; null when this is the last page. */
-  nextCursor: string | null;
 }
 
 export interface ProjectStore {
