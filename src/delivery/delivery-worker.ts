@@ -109,8 +109,8 @@ export interface DeliveryWorkerOptions {
   connectionsPerOrigin?: number;
   createHttpClient?: (allow: readonly Cidr[]) => DeliveryHttpClient;
   /**
-   * Endpoint leases (see the top of this file). Default: on where several processes share the
-   * store (PostgreSQL), off on SQLite (one process).
+   * Endpoint leases (see the top of this file). Default: the store's capability (on where several
+   * processes may share it).
    */
   endpointLeases?: boolean;
   /** How long an endpoint lease holds unrenewed. Default 30 s; it is renewed every third of that. */
@@ -225,7 +225,7 @@ export function createDeliveryWorker(
   const healthPolicy = options.healthPolicy ?? DEFAULT_ENDPOINT_HEALTH_POLICY;
   const defaultSchedule = options.retrySchedule ?? DEFAULT_RETRY_SCHEDULE;
   const random = options.random ?? Math.random;
-  const useLeases = options.endpointLeases ?? store.kind === 'postgres';
+  const useLeases = options.endpointLeases ?? store.capabilities.endpointLeases;
   const endpointLeaseMs = options.endpointLeaseMs ?? 30_000;
   /**
    * How long after asking a lease is ours by our own clock. The database set its end at least

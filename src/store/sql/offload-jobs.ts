@@ -1,10 +1,10 @@
-import type { SyncExecutor } from './db.ts';
 import {
   claimDueSync,
   completeDeliveriesSync,
   insertMessagesSync,
   releaseDeliveriesSync,
-} from './delivery-queries.ts';
+} from '../sqlite/sqlite-delivery-statements.ts';
+import type { SyncExecutor } from './db.ts';
 import { insertInboundEventRowsSync } from './inbound-queries.ts';
 
 /**
