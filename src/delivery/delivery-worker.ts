@@ -26,7 +26,6 @@ import { OutcomeWriter } from './outcome-writer.ts';
 import type { Publisher } from './publisher.ts';
 import { signDelivery } from './signer.ts';
 
-export { ENDPOINT_DISABLED_EVENT } from './endpoint-health-recorder.ts';
 
 /**
  * The delivery worker: claims due deliveries in batches, sends each as a signed POST, records
@@ -66,7 +65,7 @@ export interface DeliveryWorkerOptions {
   defaultEndpointConcurrency?: number;
   /**
    * Attempts at most this long mark a fast endpoint, whose lane may deepen when it runs dry
-   * (see deepenIfStarved). Default 2 ms.
+   * (lane-scheduler.ts, deepenIfStarved). Default 2 ms.
    */
   fastAttemptMs?: number;
   /**
@@ -108,7 +107,7 @@ export interface DeliveryWorkerStats {
   /** Claimed deliveries given back unattempted (a lane or project was full). */
   released: number;
   lanes: number;
-  /** The longest waiting list a lane may hold now (fast lanes deepen; see deepenIfStarved). */
+  /** The longest waiting list a lane may hold now (fast lanes deepen; lane-scheduler.ts). */
   deepestLane: number;
   claims: number;
   /** Deliveries taken by claims (each claim counted in `claims`). */
