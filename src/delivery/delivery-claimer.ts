@@ -14,14 +14,17 @@ import type { OutcomeWriter } from './outcome-writer.ts';
  * this process that stored them already leased (a hand-off: no claim needed).
  *
  * Modes of the claimer (what `mode()` answers):
+ * - `stopped`: the worker has not started, or is stopping. Nothing is claimed and no hand-off is
+ *   taken (a publisher then leaves its deliveries unleased, for a claim elsewhere or later).
  * - `idle`: the last claim found nothing due. Nothing is claimed until a wake-up: a publish in
  *   this process, a NOTIFY from another, a retry coming due (the outcome writer's timer), a lane
  *   or project let back in, or the fallback poll (for leases that ran out).
  * - `claiming`: a claim is running. Wake-ups meanwhile are remembered (`wakePending`), and the
  *   loop claims again as soon as the claim ends; never two claims at once.
  * - `backlogged`: the last claim was full, or the buffer was (`moreDue`): more is due than this
- *   process holds. The next claim comes once the buffer has drained to half (see
- *   `onSlotFreed`), not at every freed slot, so claims stay batched.
+ *   process holds. The next claim comes once the buffer has drained to half (`onSlotFreed`) or a
+ *   full lane or project is let back in (LaneScheduler.reopen), not at every freed slot, so claims
+ *   stay batched. A full claim with room left in the buffer claims again at once (`claiming`).
  * Within a claim, the candidate window has two modes: `wide` (the default) looks at several times
  * the limit of the oldest due rows, so other endpoints' work behind a capped endpoint's backlog
  * is found; `narrow` looks at the limit only, chosen when the last full claim was all one
@@ -32,7 +35,7 @@ import type { OutcomeWriter } from './outcome-writer.ts';
  * to it (EndpointLeaseKeeper).
  */
 
-export type ClaimerMode = 'idle' | 'claiming' | 'backlogged';
+export type ClaimerMode = 'stopped' | 'idle' | 'claiming' | 'backlogged';
 
 /** Counters shared by the worker's parts, for stats(). */
 export interface WorkerCounters {
@@ -86,6 +89,7 @@ export class DeliveryClaimer {
   }
 
   mode(): ClaimerMode {
+    if (!this.deps.accepting()) return 'stopped';
     if (this.claiming !== null) return 'claiming';
     return this.moreDue ? 'backlogged' : 'idle';
   }
