@@ -52,7 +52,7 @@ export interface LaneTimers {
 }
 
 export interface LaneSchedulerHooks {
-  /** Whether the lane may send now (false skips its turn: it lost its endpoint lease). */
+  /** Whether a limited lane may send now (false skips its turn: it lost its endpoint lease). */
   mayStart(lane: Lane): boolean;
   /** Sends the job; call `finished` when its attempt is over. */
   start(lane: Lane, job: Job): void;
@@ -244,7 +244,7 @@ export class LaneScheduler {
         waiting.add(lane);
         continue;
       }
-      if (!this.hooks.mayStart(lane)) continue;
+      if (lane.limited && !this.hooks.mayStart(lane)) continue;
       if (lane.rateLimitPerSecond !== null) {
         const waitMs = this.limiter.tryTake(lane.id, lane.rateLimitPerSecond, this.timers.nowMs());
         if (waitMs > 0) {

@@ -153,12 +153,18 @@ describe('lane scheduler', () => {
     assert.equal(started.filter((s) => s.lane.projectId === 'prj_1').length, 2);
   });
 
-  it('skips a lane that may not send (no endpoint lease) and starts it once it may', () => {
+  it('skips a limited lane that may not send (no endpoint lease) and starts it once it may', () => {
     let allowed = false;
     const { started, scheduler, add } = setup({}, () => allowed);
     const lane = add(endpoint('ep_l', 'prj_1', { maxConcurrency: 1 }), 2);
+    add(endpoint('ep_free', 'prj_1'), 1);
     scheduler.pump();
-    assert.equal(started.length, 0);
+    assert.deepEqual(
+      started.map((s) => s.lane.id),
+      ['ep_free'],
+      'an endpoint without limits of its own needs no lease',
+    );
+    started.length = 0;
     allowed = true;
     scheduler.markReady(lane);
     scheduler.pump();
