@@ -4,8 +4,8 @@ import {
   insertMessagesSync,
   releaseDeliveriesSync,
 } from '../sqlite/sqlite-delivery-statements.ts';
-import type { SyncExecutor } from './db.ts';
 import { insertInboundEventRowsSync } from './inbound-queries.ts';
+import type { SyncExecutor } from './sql-executor.ts';
 
 /**
  * Write jobs a driver may run off the event loop (SQLite's writer thread): each is synchronous
