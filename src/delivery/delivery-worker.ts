@@ -26,7 +26,6 @@ import { OutcomeWriter } from './outcome-writer.ts';
 import type { Publisher } from './publisher.ts';
 import { signDelivery } from './signer.ts';
 
-
 /**
  * The delivery worker: claims due deliveries in batches, sends each as a signed POST, records
  * the attempt, and then marks the delivery succeeded, schedules its retry, or fails it; and feeds
