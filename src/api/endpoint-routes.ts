@@ -13,7 +13,7 @@ import {
 } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
-import { bearerSecurity, errorResponses, pageQuery, pageSchema, projectIdParams } from './schemas.ts';
+import { bearerSecurity, errorResponses, pagedQuery, pageSchema, projectIdParams } from './schemas.ts';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -251,7 +251,7 @@ export function registerEndpointRoutes(
         summary: 'List endpoints',
         security: bearerSecurity,
         params: projectIdParams,
-        querystring: pageQuery,
+        querystring: pagedQuery('endpoint'),
         response: {
           200: pageSchema(endpointSchema),
           ...errorResponses,

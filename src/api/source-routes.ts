@@ -3,7 +3,7 @@ import type { SourceBody, SourceService } from '../ingest/source-service.ts';
 import { PROVIDER_NAMES } from '../ingest/verification/provider-presets.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
-import { bearerSecurity, errorResponses, pageQuery, pageSchema, projectIdParams } from './schemas.ts';
+import { bearerSecurity, errorResponses, pagedQuery, pageSchema, projectIdParams } from './schemas.ts';
 
 const locator = {
   type: ['object', 'null'],
@@ -140,7 +140,7 @@ export function registerSourceRoutes(
         summary: 'List sources',
         security: bearerSecurity,
         params: projectIdParams,
-        querystring: pageQuery,
+        querystring: pagedQuery('source'),
         response: {
           200: pageSchema(sourceView),
           ...errorResponses,
