@@ -155,7 +155,10 @@ for (const kind of STORE_KINDS) {
           /^signatureHeader: /,
         ],
         [{ url: 'https://r.example/', secret: 'nope' }, /^secret: endpoint secret must start with "whsec_"/],
-        [{ url: 'https://r.example/', colour: 'red' }, /^body: unknown field "colour"; the fields allowed are: url, name, /],
+        [
+          { url: 'https://r.example/', colour: 'red' },
+          /^body: unknown field "colour"; the fields allowed are: url, name, /,
+        ],
       ];
       for (const [body, detail] of cases) {
         const res = await t.api('POST', path(), { key, body });
