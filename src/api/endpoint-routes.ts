@@ -1,11 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import { parseEgressAllowList } from '../delivery/egress-guard.ts';
-import type { EndpointInput, EndpointPatch, EndpointService } from '../delivery/endpoint-service.ts';
+import type {
+  DeliverySettingsInput,
+  EndpointInput,
+  EndpointPatch,
+  EndpointService,
+} from '../delivery/endpoint-service.ts';
 import { MAX_ROTATION_GRACE_MS } from '../delivery/sealed-endpoint-secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import { HookyardError, notFound } from '../domain/errors.ts';
 import { isId } from '../domain/ids.ts';
-import { createRetrySchedule, MAX_RETRIES, MAX_RETRY_DELAY_MS } from '../domain/retry-policy.ts';
+import { MAX_RETRIES, MAX_RETRY_DELAY_MS } from '../domain/retry-policy.ts';
 import {
   type DeliverySettingsRecord,
   type EndpointRecord,
@@ -188,7 +192,7 @@ export function registerEndpointRoutes(
   app: FastifyInstance,
   deps: { store: Store; endpoints: EndpointService; clock: Clock },
 ): void {
-  const { store, endpoints, clock } = deps;
+  const { store, endpoints } = deps;
   const base = '/api/v1/projects/:projectId/endpoints';
 
   async function scope(
@@ -225,10 +229,16 @@ export function registerEndpointRoutes(
         response: {
           201: {
             ...endpointSchema,
-            required: [...endpointSchema.required, 'secret'],
+            required: [...endpointSchema.required, 'secret', 'warnings'],
             properties: {
               ...endpointSchema.properties,
               secret: { type: 'string', description: 'whsec_…; shown once' },
+              warnings: {
+                type: 'array',
+                items: { type: 'string' },
+                description:
+                  'what stops deliveries now but may be fixed later (a host name that does not resolve yet)',
+              },
             },
           },
           ...errorResponses,
@@ -237,9 +247,9 @@ export function registerEndpointRoutes(
     },
     async (request, reply) => {
       const projectId = await scope(request, request.params.projectId);
-      const { endpoint, secret } = await endpoints.create(projectId, request.body);
+      const { endpoint, secret, warnings } = await endpoints.create(projectId, request.body);
       reply.code(201);
-      return { ...endpointView(endpoint), secret };
+      return { ...endpointView(endpoint), secret, warnings };
     },
   );
 
@@ -440,46 +450,48 @@ export function registerEndpointRoutes(
     },
   );
 
-  app.put<{
-    Params: { projectId: string };
-    Body: { retryScheduleMs?: number[] | null; egressAllow?: string[] | null };
-  }>(
-    '/api/v1/projects/:projectId/delivery-settings',
-    {
-      schema: {
-        tags: ['endpoints'],
-        summary: "Set the project's delivery settings",
-        security: bearerSecurity,
-        params: projectIdParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            retryScheduleMs: {
-              type: ['array', 'null'],
-              maxItems: MAX_RETRIES,
-              items: { type: 'integer', minimum: 0, maximum: MAX_RETRY_DELAY_MS },
-            },
-            egressAllow: { type: ['array', 'null'], maxItems: 64, items: { type: 'string', maxLength: 64 } },
-          },
-        },
-        response: { 200: settingsSchema, ...errorResponses },
+  const settingsBody = {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      retryScheduleMs: {
+        type: ['array', 'null'],
+        maxItems: MAX_RETRIES,
+        items: { type: 'integer', minimum: 0, maximum: MAX_RETRY_DELAY_MS },
+        description: 'wait before each retry, in ms; null = the default schedule',
+      },
+      egressAllow: {
+        type: ['array', 'null'],
+        maxItems: 64,
+        items: { type: 'string', maxLength: 64 },
+        description:
+          "CIDRs inside the operator's egress allow list (HOOKYARD_EGRESS_ALLOW) this project's deliveries may reach; null = the operator's whole list",
       },
     },
-    async (request) => {
-      const projectId = await scope(request, request.params.projectId);
-      const retryDelaysMs = request.body.retryScheduleMs ?? null;
-      const egressAllow = request.body.egressAllow ?? null;
-      if (retryDelaysMs !== null) createRetrySchedule(retryDelaysMs);
-      if (egressAllow !== null) parseEgressAllowList(egressAllow);
-      const settings: DeliverySettingsRecord = {
-        projectId,
-        retryDelaysMs,
-        egressAllow,
-        updatedAtMs: clock.nowMs(),
-      };
-      await store.putDeliverySettings(settings);
-      return settingsView(settings);
-    },
-  );
+  } as const;
+
+  for (const mode of ['replace', 'merge'] as const) {
+    const route = {
+      method: mode === 'replace' ? 'PUT' : 'PATCH',
+      url: '/api/v1/projects/:projectId/delivery-settings',
+      schema: {
+        tags: ['endpoints'],
+        summary:
+          mode === 'replace'
+            ? "Replace the project's delivery settings: a field left out goes back to its default"
+            : "Change some of the project's delivery settings: a field left out keeps its value",
+        security: bearerSecurity,
+        params: projectIdParams,
+        body: settingsBody,
+        response: { 200: settingsSchema, ...errorResponses },
+      },
+    } as const;
+    app.route<{ Params: { projectId: string }; Body: DeliverySettingsInput }>({
+      ...route,
+      handler: async (request) => {
+        const projectId = await scope(request, request.params.projectId);
+        return settingsView(await endpoints.setDeliverySettings(projectId, request.body ?? {}, mode));
+      },
+    });
+  }
 }

@@ -68,7 +68,7 @@ const sourceBodyProperties = {
 const sourceView = {
   type: 'object',
   additionalProperties: true,
-  required: ['id', 'name', 'provider', 'ingestUrl'],
+  required: ['id', 'name', 'provider', 'ingestUrl', 'warnings'],
   properties: {
     id: { type: 'string' },
     name: { type: 'string' },
@@ -92,6 +92,12 @@ const sourceView = {
     },
     publicKey: { type: ['string', 'null'] },
     handshakeState: { type: ['object', 'null'], additionalProperties: true },
+    warnings: {
+      type: 'array',
+      items: { type: 'string' },
+      description:
+        'what makes the source refuse requests now and can be fixed later (no signing secret yet, every secret expired)',
+    },
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },
   },
