@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { CONFIG_DEFAULTS, CONFIG_KEYS, type Config, ConfigError, loadConfig } from '../config.ts';
 import { systemClock } from '../domain/clock.ts';
+import { HookyardError } from '../domain/errors.ts';
 import { isId } from '../domain/ids.ts';
 import { startHookyard } from '../main.ts';
 import { createProjectService } from '../projects/project-service.ts';
-import { createSecretBox, loadMasterKeys } from '../security/secret-box.ts';
+import { createSecretBox, loadMasterKeys, SecretBoxError } from '../security/secret-box.ts';
 import { openStore } from '../store/open-store.ts';
 import { COMMANDS as EXTRA_COMMANDS } from './extra-commands.ts';
 
@@ -40,7 +41,11 @@ Commands:
   keys create    Create an API key for a project, or reset the operator key
   verify         Check one captured webhook request offline against a provider's scheme
 
-Run "hookyard <command> --help" for a command's options.`,
+Run "hookyard <command> --help" for a command's options.
+
+Exit status: 0 success; 1 the command failed (a project that does not exist, a store that cannot be
+reached; verify: the request is invalid); 2 bad usage (unknown command or option, a missing or
+malformed option, an invalid setting).`,
   start: `Usage: hookyard start [options]
 
 Starts Hookyard. Settings come from defaults, then --config FILE (JSON), then HOOKYARD_* env, then flags.
@@ -69,7 +74,7 @@ export async function runCli(argv: string[], out: Out = console_): Promise<numbe
       case '--help':
       case 'help':
         out.log(HELP.root);
-        return command === undefined ? 1 : 0;
+        return command === undefined ? 2 : 0;
       case 'start':
         return await startCommand(rest, out);
       case 'migrate':
@@ -91,6 +96,17 @@ export async function runCli(argv: string[], out: Out = console_): Promise<numbe
     if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       out.error(`hookyard: ${(err as Error).message}`);
       return 2;
+    }
+    // Expected failures say what went wrong in one line; only a bug prints a stack trace.
+    if (err instanceof HookyardError || err instanceof SecretBoxError) {
+      out.error(`hookyard ${command}: ${err instanceof HookyardError ? err.detail : err.message}`);
+      return 1;
+    }
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && /^(E[A-Z]+|\d{5})$/.test(code)) {
+      // A system or database error (ECONNREFUSED, EACCES, a PostgreSQL SQLSTATE): not a bug here.
+      out.error(`hookyard ${command}: ${(err as Error).message} (${code})`);
+      return 1;
     }
     out.error(`hookyard: ${(err as Error).stack ?? String(err)}`);
     return 1;
@@ -181,11 +197,17 @@ async function keysCommand(args: string[], out: Out): Promise<number> {
     out.log(HELP.keys);
     return values.help ? 0 : 2;
   }
-  const config = loadConfig({ flags, file: values.config as string | undefined });
-  if (!values.admin && !isId('project', values.project)) {
+  if (!values.admin && values.project === undefined) {
     out.error('hookyard keys create: --project prj_… is required (or --admin for the operator key).');
     return 2;
   }
+  if (!values.admin && !isId('project', values.project)) {
+    out.error(
+      `hookyard keys create: --project "${String(values.project)}" is not a project id; expected prj_ followed by lower-case letters and digits, as GET /api/v1/projects lists them.`,
+    );
+    return 2;
+  }
+  const config = loadConfig({ flags, file: values.config as string | undefined });
   const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     await store.migrate();
