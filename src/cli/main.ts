@@ -8,6 +8,7 @@ import { createProjectService } from '../projects/project-service.ts';
 import { createSecretBox, loadMasterKeys, SecretBoxError } from '../security/secret-box.ts';
 import { openStore } from '../store/open-store.ts';
 import { COMMANDS as EXTRA_COMMANDS } from './extra-commands.ts';
+import { createLogOutput } from './log-output.ts';
 
 /** The thin command line; the only place that writes to the console. */
 
@@ -137,26 +138,23 @@ async function startCommand(args: string[], out: Out): Promise<number> {
     return 0;
   }
   const config = loadConfig({ flags, file: values.config as string | undefined });
-  const hy = await startHookyard(config);
+  const { logger, announce } = createLogOutput({ level: config.logLevel, format: config.logFormat });
+  const hy = await startHookyard(config, { logger });
   if (hy.generatedAdminKey) {
-    out.log(
-      [
-        '',
-        'Operator (admin) key, shown once; only its hash is stored:',
-        `  ${hy.generatedAdminKey}`,
-        'Use it as "Authorization: Bearer <key>". Lost it? Run: hookyard keys create --admin',
-        '',
-      ].join('\n'),
+    announce.info(
+      { adminKey: hy.generatedAdminKey },
+      'Operator (admin) key, shown once; only its hash is stored. Use it as "Authorization: Bearer <key>". Lost it? Run: hookyard keys create --admin',
     );
   }
-  out.log(
+  announce.info(
+    { url: hy.url, store: hy.store.kind },
     `Hookyard is listening on ${hy.url} (store: ${hy.store.kind}, ingest URLs: ${config.publicBaseUrl}/in/…)`,
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      out.log(`Received ${signal}; finishing in-flight work…`);
+      announce.info({ signal }, `Received ${signal}; finishing in-flight work…`);
       hy.close().then(resolve, (err) => {
-        out.error(`hookyard: shutdown failed: ${(err as Error).message}`);
+        announce.error({ err }, 'shutdown failed');
         resolve();
       });
     };
