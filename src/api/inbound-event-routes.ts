@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../domain/clock.ts';
 import { HookyardError, notFound } from '../domain/errors.ts';
 import { type EventId, newId, type SourceId, type TenantId } from '../domain/ids.ts';
+import { storedSettings } from '../ingest/source-settings.ts';
 import type {
   InboundEventFilter,
   InboundEventRecord,
@@ -10,7 +11,6 @@ import type {
   InboundEventSummary,
 } from '../store/inbound-store.ts';
 import { INBOUND_EVENT_STATUSES } from '../store/inbound-store.ts';
-import { storedSettings } from '../ingest/source-settings.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
 import { bearerSecurity, errorResponses, pagedQuery, pageSchema, projectIdParams } from './schemas.ts';

@@ -6,7 +6,12 @@ import type { SourceRecord } from '../store/inbound-store.ts';
 import type { Store } from '../store/store.ts';
 import { type CompiledSource, compileSource, openSecrets } from './compiled-source.ts';
 import type { HandshakeEffect } from './handshakes/index.ts';
-import { parseSourceSettings, type SourceInput, type SourceSettings, storedSettings } from './source-settings.ts';
+import {
+  parseSourceSettings,
+  type SourceInput,
+  type SourceSettings,
+  storedSettings,
+} from './source-settings.ts';
 import { getProviderPreset } from './verification/provider-presets.ts';
 import type { Secret } from './verification/secrets.ts';
 
