@@ -81,7 +81,10 @@ const endpointSchema = {
     objectTypes: { type: 'array', items: { type: 'string' } },
     headers: { type: 'object', additionalProperties: { type: 'string' } },
     rateLimitPerSecond: { type: ['integer', 'null'] },
-    maxConcurrency: { type: ['integer', 'null'] },
+    maxConcurrency: {
+      type: ['integer', 'null'],
+      description: 'null: no limit of its own (up to 16 at once in each delivering process)',
+    },
     timeoutMs: { type: 'integer' },
     signatureScheme: { type: 'string', enum: [...SIGNATURE_SCHEMES] },
     signatureHeader: { type: ['string', 'null'] },
@@ -141,7 +144,13 @@ const endpointFields = {
     description: 'extra request headers sent with every delivery',
   },
   rateLimitPerSecond: { type: ['integer', 'null'], minimum: 1, maximum: 10_000 },
-  maxConcurrency: { type: ['integer', 'null'], minimum: 1, maximum: 256, description: 'default 16' },
+  maxConcurrency: {
+    type: ['integer', 'null'],
+    minimum: 1,
+    maximum: 256,
+    description:
+      'attempts in flight at once across the whole deployment; null (the default): no limit of its own, up to 16 at once in each delivering process',
+  },
   timeoutMs: { type: 'integer', minimum: 100, maximum: 120_000, description: 'default 15000' },
   signatureScheme: {
     type: 'string',
