@@ -89,9 +89,8 @@ export function describeAllowed(schema: Schema): string {
       else parts.push(`a string${range(schema.minLength, schema.maxLength, ' characters')}`);
     } else if (type === 'array') {
       const items = schema.items as Schema | undefined;
-      const of =
-        items && typesOf(items).length > 0 ? ` of ${describeAllowed(items).replace(/^an? /, '')}s` : '';
-      parts.push(`an array${of}${range(schema.minItems, schema.maxItems, ' items')}`);
+      const each = items && typesOf(items).length > 0 ? ` (each ${describeAllowed(items)})` : '';
+      parts.push(`an array${range(schema.minItems, schema.maxItems, ' items')}${each}`);
     } else if (type === 'boolean') {
       parts.push('true or false');
     } else if (type === 'object') {

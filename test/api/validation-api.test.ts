@@ -57,7 +57,7 @@ describe('management API validation answers', () => {
       'POST',
       p('/endpoints'),
       { url: 'https://r.example/', eventTypes: 'a.b' },
-      /^body\.eventTypes: got a string; expected an array/,
+      /^body\.eventTypes: got a string; expected an array of at most 256 items \(each a string of 1 to 256 characters\)\.$/,
     );
     await expect400(
       'POST',
