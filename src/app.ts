@@ -6,6 +6,7 @@ import { createAuthenticate } from './api/auth.ts';
 import { installErrorHandlers } from './api/error-handler.ts';
 import { registerHealthRoutes } from './api/health-routes.ts';
 import { registerProjectRoutes } from './api/project-routes.ts';
+import { createValidatorCompiler } from './api/request-validation.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './domain/clock.ts';
 import { NodeExchange, type RawRoute } from './http/exchange.ts';
@@ -62,10 +63,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Graceful shutdown closes idle keep-alive sockets at once and lets in-flight requests finish.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    // Unknown fields are an error that names them, not silently dropped.
-    ajv: {
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
-    },
     logController: new LogController({ disableRequestLogging: true }),
     serverFactory: (handler) => {
       const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
@@ -98,7 +95,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done();
   });
   app.decorateRequest('principal', null);
-  installErrorHandlers(app);
+  // Unknown fields are an error that names them, never silently dropped; body types are not coerced.
+  app.setValidatorCompiler(createValidatorCompiler());
+  acceptEmptyJsonBodies(app);
+  installErrorHandlers(app, { apiBodyLimitBytes: deps.config.apiBodyLimitBytes });
   await app.register(swagger, { openapi: API_INFO });
 
   registerHealthRoutes(app, { store: deps.store, isShuttingDown: deps.isShuttingDown ?? (() => false) });
@@ -112,4 +112,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     for (const module of deps.apiModules ?? []) module(api);
   });
   return app;
+}
+
+/**
+ * Many clients send `content-type: application/json` with no body on action routes (enable,
+ * recover, resend, secret/rotate): that is an empty request, read as `{}`. A body-less request
+ * without a content type is read the same way, so a route's schema decides what is required.
+ */
+function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') {
+      done(null, {});
+      return;
+    }
+    parseJson(request, body as string, done);
+  });
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.routeOptions.schema?.body !== undefined) request.body = {};
+  });
 }

@@ -11,6 +11,8 @@ export const ROLES = ['api', 'ingest', 'delivery'] as const;
 export type Role = (typeof ROLES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface Config {
   /** TCP port the server listens on. */
@@ -24,6 +26,8 @@ export interface Config {
   /** Which parts this process runs. */
   readonly roles: readonly Role[];
   readonly logLevel: LogLevel;
+  /** json: one JSON object a line; pretty: readable lines; auto: pretty on a terminal, else json. */
+  readonly logFormat: LogFormat;
   /** Base of the URLs handed out (ingest URLs). Defaults to http://{host}:{port}. */
   readonly publicBaseUrl: string;
   /** Base64 32-byte key(s) for secrets at rest, `kid:base64,…`; first is active. Empty = key file. */
@@ -168,6 +172,12 @@ export const CONFIG_KEYS: Record<keyof Config, KeySpec> = {
     doc: `One of ${LOG_LEVELS.join(', ')}.`,
     parse: oneOf(LOG_LEVELS),
   },
+  logFormat: {
+    env: 'HOOKYARD_LOG_FORMAT',
+    flag: '--log-format',
+    doc: 'How `hookyard start` writes its log to stdout: "json" (one JSON object a line, for log collectors), "pretty" (readable lines), or "auto": pretty when stdout is a terminal, else json.',
+    parse: oneOf(LOG_FORMATS),
+  },
   publicBaseUrl: {
     env: 'HOOKYARD_PUBLIC_BASE_URL',
     flag: '--public-base-url',
@@ -249,6 +259,7 @@ export const CONFIG_DEFAULTS: Readonly<Record<keyof Config, string>> = {
   databaseUrl: '',
   roles: 'all',
   logLevel: 'info',
+  logFormat: 'auto',
   publicBaseUrl: '',
   masterKey: '',
   adminKey: '',

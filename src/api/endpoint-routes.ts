@@ -1,12 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import { parseEgressAllowList } from '../delivery/egress-guard.ts';
-import type { EndpointInput, EndpointPatch, EndpointService } from '../delivery/endpoint-service.ts';
+import type {
+  DeliverySettingsInput,
+  EndpointInput,
+  EndpointPatch,
+  EndpointService,
+} from '../delivery/endpoint-service.ts';
 import { maskEndpointHeaders } from '../delivery/sealed-endpoint-headers.ts';
 import { MAX_ROTATION_GRACE_MS } from '../delivery/sealed-endpoint-secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import { HookyardError, notFound } from '../domain/errors.ts';
 import { isId } from '../domain/ids.ts';
-import { createRetrySchedule, MAX_RETRIES, MAX_RETRY_DELAY_MS } from '../domain/retry-policy.ts';
+import { MAX_RETRIES, MAX_RETRY_DELAY_MS } from '../domain/retry-policy.ts';
 import {
   type DeliverySettingsRecord,
   type EndpointRecord,
@@ -14,7 +18,7 @@ import {
 } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
-import { bearerSecurity, errorResponses, pageQuery, pageSchema, projectIdParams } from './schemas.ts';
+import { bearerSecurity, errorResponses, pagedQuery, pageSchema, projectIdParams } from './schemas.ts';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -78,7 +82,10 @@ const endpointSchema = {
     objectTypes: { type: 'array', items: { type: 'string' } },
     headers: { type: 'object', additionalProperties: { type: 'string' } },
     rateLimitPerSecond: { type: ['integer', 'null'] },
-    maxConcurrency: { type: ['integer', 'null'] },
+    maxConcurrency: {
+      type: ['integer', 'null'],
+      description: 'null: no limit of its own (up to 16 at once in each delivering process)',
+    },
     timeoutMs: { type: 'integer' },
     signatureScheme: { type: 'string', enum: [...SIGNATURE_SCHEMES] },
     signatureHeader: { type: ['string', 'null'] },
@@ -139,7 +146,13 @@ const endpointFields = {
       'extra request headers sent with every delivery (at most 32; values visible ASCII, at most 4096 characters); values are sealed at rest and shown as "[sealed]", and "[sealed]" sent back keeps a stored value',
   },
   rateLimitPerSecond: { type: ['integer', 'null'], minimum: 1, maximum: 10_000 },
-  maxConcurrency: { type: ['integer', 'null'], minimum: 1, maximum: 256, description: 'default 16' },
+  maxConcurrency: {
+    type: ['integer', 'null'],
+    minimum: 1,
+    maximum: 256,
+    description:
+      'attempts in flight at once across the whole deployment; null (the default): no limit of its own, up to 16 at once in each delivering process',
+  },
   timeoutMs: { type: 'integer', minimum: 100, maximum: 120_000, description: 'default 15000' },
   signatureScheme: {
     type: 'string',
@@ -190,7 +203,7 @@ export function registerEndpointRoutes(
   app: FastifyInstance,
   deps: { store: Store; endpoints: EndpointService; clock: Clock },
 ): void {
-  const { store, endpoints, clock } = deps;
+  const { store, endpoints } = deps;
   const base = '/api/v1/projects/:projectId/endpoints';
 
   async function scope(
@@ -227,10 +240,16 @@ export function registerEndpointRoutes(
         response: {
           201: {
             ...endpointSchema,
-            required: [...endpointSchema.required, 'secret'],
+            required: [...endpointSchema.required, 'secret', 'warnings'],
             properties: {
               ...endpointSchema.properties,
               secret: { type: 'string', description: 'whsec_…; shown once' },
+              warnings: {
+                type: 'array',
+                items: { type: 'string' },
+                description:
+                  'what stops deliveries now but may be fixed later (a host name that does not resolve yet)',
+              },
             },
           },
           ...errorResponses,
@@ -239,9 +258,9 @@ export function registerEndpointRoutes(
     },
     async (request, reply) => {
       const projectId = await scope(request, request.params.projectId);
-      const { endpoint, secret } = await endpoints.create(projectId, request.body);
+      const { endpoint, secret, warnings } = await endpoints.create(projectId, request.body);
       reply.code(201);
-      return { ...endpointView(endpoint), secret };
+      return { ...endpointView(endpoint), secret, warnings };
     },
   );
 
@@ -253,7 +272,7 @@ export function registerEndpointRoutes(
         summary: 'List endpoints',
         security: bearerSecurity,
         params: projectIdParams,
-        querystring: pageQuery,
+        querystring: pagedQuery('endpoint'),
         response: {
           200: pageSchema(endpointSchema),
           ...errorResponses,
@@ -442,46 +461,48 @@ export function registerEndpointRoutes(
     },
   );
 
-  app.put<{
-    Params: { projectId: string };
-    Body: { retryScheduleMs?: number[] | null; egressAllow?: string[] | null };
-  }>(
-    '/api/v1/projects/:projectId/delivery-settings',
-    {
-      schema: {
-        tags: ['endpoints'],
-        summary: "Set the project's delivery settings",
-        security: bearerSecurity,
-        params: projectIdParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            retryScheduleMs: {
-              type: ['array', 'null'],
-              maxItems: MAX_RETRIES,
-              items: { type: 'integer', minimum: 0, maximum: MAX_RETRY_DELAY_MS },
-            },
-            egressAllow: { type: ['array', 'null'], maxItems: 64, items: { type: 'string', maxLength: 64 } },
-          },
-        },
-        response: { 200: settingsSchema, ...errorResponses },
+  const settingsBody = {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      retryScheduleMs: {
+        type: ['array', 'null'],
+        maxItems: MAX_RETRIES,
+        items: { type: 'integer', minimum: 0, maximum: MAX_RETRY_DELAY_MS },
+        description: 'wait before each retry, in ms; null = the default schedule',
+      },
+      egressAllow: {
+        type: ['array', 'null'],
+        maxItems: 64,
+        items: { type: 'string', maxLength: 64 },
+        description:
+          "CIDRs inside the operator's egress allow list (HOOKYARD_EGRESS_ALLOW) this project's deliveries may reach; null = the operator's whole list",
       },
     },
-    async (request) => {
-      const projectId = await scope(request, request.params.projectId);
-      const retryDelaysMs = request.body.retryScheduleMs ?? null;
-      const egressAllow = request.body.egressAllow ?? null;
-      if (retryDelaysMs !== null) createRetrySchedule(retryDelaysMs);
-      if (egressAllow !== null) parseEgressAllowList(egressAllow);
-      const settings: DeliverySettingsRecord = {
-        projectId,
-        retryDelaysMs,
-        egressAllow,
-        updatedAtMs: clock.nowMs(),
-      };
-      await store.putDeliverySettings(settings);
-      return settingsView(settings);
-    },
-  );
+  } as const;
+
+  for (const mode of ['replace', 'merge'] as const) {
+    const route = {
+      method: mode === 'replace' ? 'PUT' : 'PATCH',
+      url: '/api/v1/projects/:projectId/delivery-settings',
+      schema: {
+        tags: ['endpoints'],
+        summary:
+          mode === 'replace'
+            ? "Replace the project's delivery settings: a field left out goes back to its default"
+            : "Change some of the project's delivery settings: a field left out keeps its value",
+        security: bearerSecurity,
+        params: projectIdParams,
+        body: settingsBody,
+        response: { 200: settingsSchema, ...errorResponses },
+      },
+    } as const;
+    app.route<{ Params: { projectId: string }; Body: DeliverySettingsInput }>({
+      ...route,
+      handler: async (request) => {
+        const projectId = await scope(request, request.params.projectId);
+        return settingsView(await endpoints.setDeliverySettings(projectId, request.body ?? {}, mode));
+      },
+    });
+  }
 }

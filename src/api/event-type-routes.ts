@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { EVENT_TYPE_PATTERN } from '../delivery/publisher.ts';
 import type { Clock } from '../domain/clock.ts';
 import { notFound } from '../domain/errors.ts';
 import { assertJsonDepth } from '../security/json-depth.ts';
 import type { EventTypeRecord } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
-import { bearerSecurity, errorResponses, listSchema, projectIdParams } from './schemas.ts';
+import { bearerSecurity, errorResponses, eventTypeName, listSchema, projectIdParams } from './schemas.ts';
 
 const eventTypeView = (t: EventTypeRecord) => ({
   name: t.name,
@@ -52,12 +51,7 @@ export function registerEventTypeRoutes(app: FastifyInstance, deps: { store: Sto
           additionalProperties: false,
           required: ['name'],
           properties: {
-            name: {
-              type: 'string',
-              maxLength: 256,
-              pattern: EVENT_TYPE_PATTERN,
-              description: 'e.g. invoice.paid',
-            },
+            name: eventTypeName,
             description: { type: 'string', maxLength: 2000 },
             example: { description: 'an example payload (any JSON)' },
           },

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../domain/clock.ts';
 import { HookyardError, notFound } from '../domain/errors.ts';
 import { type EventId, newId, type SourceId, type TenantId } from '../domain/ids.ts';
+import { storedSettings } from '../ingest/source-settings.ts';
 import type {
   InboundEventFilter,
   InboundEventRecord,
@@ -12,7 +13,7 @@ import type {
 import { INBOUND_EVENT_STATUSES } from '../store/inbound-store.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
-import { bearerSecurity, errorResponses, pageLimit, pageSchema, projectIdParams } from './schemas.ts';
+import { bearerSecurity, errorResponses, pagedQuery, pageSchema, projectIdParams } from './schemas.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -129,8 +130,7 @@ export function registerInboundEventRoutes(
           type: 'object',
           additionalProperties: false,
           properties: {
-            limit: pageLimit,
-            after: { type: 'string' },
+            ...pagedQuery('event').properties,
             sourceId: { type: 'string' },
             status: { type: 'string', enum: INBOUND_EVENT_STATUSES },
             tenantId: { type: 'string' },
@@ -222,8 +222,17 @@ export function registerInboundEventRoutes(
         },
         response: {
           201: { type: 'object', properties: { tenant: tenantView, replayed: { type: 'integer' } } },
-          200: { type: 'object', properties: { tenant: tenantView, replayed: { type: 'integer' } } },
+          200: {
+            description: 'the same binding existed already',
+            type: 'object',
+            properties: { tenant: tenantView, replayed: { type: 'integer' } },
+          },
           ...errorResponses,
+          409: {
+            ...errorResponses[400],
+            description:
+              'the source has no routing rule, or the account id is bound to another user (delete that binding first)',
+          },
         },
       },
     },
@@ -231,15 +240,31 @@ export function registerInboundEventRoutes(
       const projectId = await authorizeProject(request, store, request.params.projectId);
       const source = await store.getSource(projectId, request.params.sourceId as SourceId);
       if (!source) throw notFound(`source ${request.params.sourceId}`);
+      // Without a routing rule no event carries an account id, so the binding could match nothing.
+      if (!storedSettings(source.settings).routing) {
+        throw new HookyardError(
+          'conflict',
+          `source ${source.id} has no routing rule, so its events carry no account id for a binding to match; set one first (PATCH /api/v1/projects/${projectId}/sources/${source.id} with "routing": { "jsonPath": "$.team_id" } or { "header": "…" }).`,
+        );
+      }
       const now = deps.clock.nowMs();
+      const userId = request.body.userId ?? null;
       const { tenant, created } = await store.upsertTenant({
         id: newId('tenant', now),
         projectId,
         sourceId: source.id,
         providerAccountId: request.body.providerAccountId,
-        userId: request.body.userId ?? null,
+        userId,
         createdAtMs: now,
       });
+      // Moving an account's events to another user is not done by a repeated bind: it would
+      // silently redirect them. The existing binding must be removed first.
+      if (!created && tenant.userId !== userId) {
+        throw new HookyardError(
+          'conflict',
+          `account ${tenant.providerAccountId} is already bound to ${tenant.userId === null ? 'no user' : `user ${tenant.userId}`} (${tenant.id}); delete that binding (DELETE /api/v1/projects/${projectId}/sources/${source.id}/tenants/${tenant.id}) and bind again to change the user.`,
+        );
+      }
       const replayed = await store.requeueUnrouted(source.id, tenant.providerAccountId, now);
       if (replayed > 0) deps.wakeRouter();
       reply.code(created ? 201 : 200);

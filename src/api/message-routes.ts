@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { wakeDeliveryWorkers } from '../delivery/delivery-wakeup.ts';
-import { EVENT_TYPE_PATTERN, type Publisher, type PublishInput } from '../delivery/publisher.ts';
+import type { Publisher, PublishInput } from '../delivery/publisher.ts';
 import type { Clock } from '../domain/clock.ts';
 import { notFound } from '../domain/errors.ts';
 import { type EndpointId, isId, type MessageId, newId } from '../domain/ids.ts';
@@ -11,8 +11,9 @@ import { authorizeProject } from './auth.ts';
 import {
   bearerSecurity,
   errorResponses,
+  eventTypeName,
   listSchema,
-  pageQuery,
+  pagedQuery,
   pageSchema,
   projectIdParams,
 } from './schemas.ts';
@@ -206,12 +207,7 @@ export function registerMessageRoutes(
           additionalProperties: false,
           required: ['eventType', 'payload'],
           properties: {
-            eventType: {
-              type: 'string',
-              maxLength: 256,
-              pattern: EVENT_TYPE_PATTERN,
-              description: 'e.g. invoice.paid',
-            },
+            eventType: eventTypeName,
             payload: { description: 'any JSON value; sent as the envelope\'s "payload"' },
             objectType: optionalText("matched against endpoints' objectTypes; default: payload.objectType"),
             credentialId: optionalText(
@@ -274,7 +270,7 @@ export function registerMessageRoutes(
           type: 'object',
           additionalProperties: false,
           properties: {
-            ...pageQuery.properties,
+            ...pagedQuery('message').properties,
             eventType: { type: 'string', maxLength: 256 },
             credentialId: { type: 'string', maxLength: 256 },
           },

@@ -9,7 +9,7 @@ import {
   bearerSecurity,
   errorResponses,
   listSchema,
-  pageQuery,
+  pagedQuery,
   pageSchema,
   projectIdParams,
 } from './schemas.ts';
@@ -93,7 +93,7 @@ export function registerProjectRoutes(
         tags: ['projects'],
         summary: 'List the projects this key may see',
         security: bearerSecurity,
-        querystring: pageQuery,
+        querystring: pagedQuery('project'),
         response: {
           200: pageSchema(projectSchema),
           ...errorResponses,

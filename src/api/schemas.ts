@@ -1,3 +1,7 @@
+import { EVENT_TYPE_PATTERN } from '../delivery/publisher.ts';
+import { ID_PREFIXES, type IdKind } from '../domain/ids.ts';
+import { describePattern } from './request-validation.ts';
+
 /** JSON schemas shared by routes; the OpenAPI document is generated from these. */
 export const errorSchema = {
   type: 'object',
@@ -39,6 +43,39 @@ export const pageQuery = {
     limit: pageLimit,
     after: { type: 'string', description: 'nextCursor of the previous page' },
   },
+} as const;
+
+/**
+ * The query of a list whose cursor is an id of `kind`: a cursor that is not one is refused (it
+ * would otherwise silently select some other page).
+ */
+export function pagedQuery(kind: IdKind) {
+  const prefix = ID_PREFIXES[kind];
+  return {
+    ...pageQuery,
+    properties: {
+      ...pageQuery.properties,
+      after: {
+        type: 'string',
+        pattern: describePattern(
+          `^${prefix}_[0-9a-z]{8,64}$`,
+          `the nextCursor of the previous page (an id starting ${prefix}_)`,
+        ),
+        description: 'nextCursor of the previous page',
+      },
+    },
+  } as const;
+}
+
+/** An event type name, as published and as registered. */
+export const eventTypeName = {
+  type: 'string',
+  maxLength: 256,
+  pattern: describePattern(
+    EVENT_TYPE_PATTERN,
+    'an event type: names of letters, digits, "_", "-", ":" or "/" joined by dots, such as invoice.paid',
+  ),
+  description: 'e.g. invoice.paid',
 } as const;
 
 /** A page of a list: `{ items, nextCursor }` (nextCursor null on the last page). */

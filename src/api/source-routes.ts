@@ -3,7 +3,7 @@ import type { SourceBody, SourceService } from '../ingest/source-service.ts';
 import { PROVIDER_NAMES } from '../ingest/verification/provider-presets.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
-import { bearerSecurity, errorResponses, pageQuery, pageSchema, projectIdParams } from './schemas.ts';
+import { bearerSecurity, errorResponses, pagedQuery, pageSchema, projectIdParams } from './schemas.ts';
 
 const locator = {
   type: ['object', 'null'],
@@ -68,7 +68,7 @@ const sourceBodyProperties = {
 const sourceView = {
   type: 'object',
   additionalProperties: true,
-  required: ['id', 'name', 'provider', 'ingestUrl'],
+  required: ['id', 'name', 'provider', 'ingestUrl', 'warnings'],
   properties: {
     id: { type: 'string' },
     name: { type: 'string' },
@@ -92,6 +92,12 @@ const sourceView = {
     },
     publicKey: { type: ['string', 'null'] },
     handshakeState: { type: ['object', 'null'], additionalProperties: true },
+    warnings: {
+      type: 'array',
+      items: { type: 'string' },
+      description:
+        'what makes the source refuse requests now and can be fixed later (no signing secret yet, every secret expired)',
+    },
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },
   },
@@ -140,7 +146,7 @@ export function registerSourceRoutes(
         summary: 'List sources',
         security: bearerSecurity,
         params: projectIdParams,
-        querystring: pageQuery,
+        querystring: pagedQuery('source'),
         response: {
           200: pageSchema(sourceView),
           ...errorResponses,

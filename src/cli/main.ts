@@ -1,12 +1,14 @@
 import { parseArgs } from 'node:util';
 import { CONFIG_DEFAULTS, CONFIG_KEYS, type Config, ConfigError, loadConfig } from '../config.ts';
 import { systemClock } from '../domain/clock.ts';
+import { HookyardError } from '../domain/errors.ts';
 import { isId } from '../domain/ids.ts';
 import { startHookyard } from '../main.ts';
 import { createProjectService } from '../projects/project-service.ts';
-import { createSecretBox, loadMasterKeys } from '../security/secret-box.ts';
+import { createSecretBox, loadMasterKeys, SecretBoxError } from '../security/secret-box.ts';
 import { openStore } from '../store/open-store.ts';
 import { COMMANDS as EXTRA_COMMANDS } from './extra-commands.ts';
+import { createLogOutput } from './log-output.ts';
 
 /** The thin command line; the only place that writes to the console. */
 
@@ -40,7 +42,11 @@ Commands:
   keys create    Create an API key for a project, or reset the operator key
   verify         Check one captured webhook request offline against a provider's scheme
 
-Run "hookyard <command> --help" for a command's options.`,
+Run "hookyard <command> --help" for a command's options.
+
+Exit status: 0 success; 1 the command failed (a project that does not exist, a store that cannot be
+reached; verify: the request is invalid); 2 bad usage (unknown command or option, a missing or
+malformed option, an invalid setting).`,
   start: `Usage: hookyard start [options]
 
 Starts Hookyard. Settings come from defaults, then --config FILE (JSON), then HOOKYARD_* env, then flags.
@@ -69,7 +75,7 @@ export async function runCli(argv: string[], out: Out = console_): Promise<numbe
       case '--help':
       case 'help':
         out.log(HELP.root);
-        return command === undefined ? 1 : 0;
+        return command === undefined ? 2 : 0;
       case 'start':
         return await startCommand(rest, out);
       case 'migrate':
@@ -91,6 +97,17 @@ export async function runCli(argv: string[], out: Out = console_): Promise<numbe
     if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       out.error(`hookyard: ${(err as Error).message}`);
       return 2;
+    }
+    // Expected failures say what went wrong in one line; only a bug prints a stack trace.
+    if (err instanceof HookyardError || err instanceof SecretBoxError) {
+      out.error(`hookyard ${command}: ${err instanceof HookyardError ? err.detail : err.message}`);
+      return 1;
+    }
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && /^(E[A-Z]+|\d{5})$/.test(code)) {
+      // A system or database error (ECONNREFUSED, EACCES, a PostgreSQL SQLSTATE): not a bug here.
+      out.error(`hookyard ${command}: ${(err as Error).message} (${code})`);
+      return 1;
     }
     out.error(`hookyard: ${(err as Error).stack ?? String(err)}`);
     return 1;
@@ -121,26 +138,23 @@ async function startCommand(args: string[], out: Out): Promise<number> {
     return 0;
   }
   const config = loadConfig({ flags, file: values.config as string | undefined });
-  const hy = await startHookyard(config);
+  const { logger, announce } = createLogOutput({ level: config.logLevel, format: config.logFormat });
+  const hy = await startHookyard(config, { logger });
   if (hy.generatedAdminKey) {
-    out.log(
-      [
-        '',
-        'Operator (admin) key, shown once; only its hash is stored:',
-        `  ${hy.generatedAdminKey}`,
-        'Use it as "Authorization: Bearer <key>". Lost it? Run: hookyard keys create --admin',
-        '',
-      ].join('\n'),
+    announce.info(
+      { adminKey: hy.generatedAdminKey },
+      'Operator (admin) key, shown once; only its hash is stored. Use it as "Authorization: Bearer <key>". Lost it? Run: hookyard keys create --admin',
     );
   }
-  out.log(
+  announce.info(
+    { url: hy.url, store: hy.store.kind },
     `Hookyard is listening on ${hy.url} (store: ${hy.store.kind}, ingest URLs: ${config.publicBaseUrl}/in/…)`,
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      out.log(`Received ${signal}; finishing in-flight work…`);
+      announce.info({ signal }, `Received ${signal}; finishing in-flight work…`);
       hy.close().then(resolve, (err) => {
-        out.error(`hookyard: shutdown failed: ${(err as Error).message}`);
+        announce.error({ err }, 'shutdown failed');
         resolve();
       });
     };
@@ -181,11 +195,17 @@ async function keysCommand(args: string[], out: Out): Promise<number> {
     out.log(HELP.keys);
     return values.help ? 0 : 2;
   }
-  const config = loadConfig({ flags, file: values.config as string | undefined });
-  if (!values.admin && !isId('project', values.project)) {
+  if (!values.admin && values.project === undefined) {
     out.error('hookyard keys create: --project prj_… is required (or --admin for the operator key).');
     return 2;
   }
+  if (!values.admin && !isId('project', values.project)) {
+    out.error(
+      `hookyard keys create: --project "${String(values.project)}" is not a project id; expected prj_ followed by lower-case letters and digits, as GET /api/v1/projects lists them.`,
+    );
+    return 2;
+  }
+  const config = loadConfig({ flags, file: values.config as string | undefined });
   const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     await store.migrate();

@@ -36,18 +36,28 @@ import {
 
 export type EgressVerdict = { readonly allowed: true } | { readonly allowed: false; readonly reason: string };
 
+/**
+ * Which allow list left an address blocked: the operator's (`HOOKYARD_EGRESS_ALLOW`), or the
+ * project's narrower one (its delivery settings) when the operator's would have let it through.
+ */
+export type EgressListOwner = 'operator' | 'project';
+
 /** Raised (and passed to undici) when every address of a destination is blocked. */
 export class EgressBlockedError extends Error {
   readonly kind = 'egress_blocked' as const;
   readonly code = 'HOOKYARD_EGRESS_BLOCKED';
   readonly address: string;
-  constructor(address: string, reason: string, hostname?: string) {
+  readonly blockedBy: EgressListOwner;
+  constructor(address: string, reason: string, hostname?: string, blockedBy: EgressListOwner = 'operator') {
     const via = hostname !== undefined && hostname !== address ? ` (resolved from ${hostname})` : '';
-    super(
-      `egress to ${address}${via} is blocked: ${reason}; allow-list its CIDR in HOOKYARD_EGRESS_ALLOW to permit it.`,
-    );
+    const remedy =
+      blockedBy === 'project'
+        ? "the operator's allow list (HOOKYARD_EGRESS_ALLOW) includes it, but the project's delivery settings narrow egress to a list that does not; add its CIDR to the project's egressAllow (PATCH /api/v1/projects/{projectId}/delivery-settings) to permit it."
+        : "it is outside the operator's egress allow list; the operator can allow-list its CIDR in HOOKYARD_EGRESS_ALLOW to permit it.";
+    super(`egress to ${address}${via} is blocked: ${reason}; ${remedy}`);
     this.name = 'EgressBlockedError';
     this.address = address;
+    this.blockedBy = blockedBy;
   }
 }
 
@@ -188,6 +198,12 @@ export function parseEgressAllowList(text: string | readonly string[] | undefine
 }
 
 /**
+ * The operator's list each narrowed list came from, so a blocked connect can say which list
+ * blocked it (the narrowed list is what travels to the connector).
+ */
+const narrowedFrom = new WeakMap<readonly Cidr[], readonly Cidr[]>();
+
+/**
  * A project's allow list narrowed to what the operator allows: the intersection of the two, so a
  * project can only ever allow less than the operator. An empty project list allows nothing extra.
  */
@@ -202,7 +218,25 @@ export function narrowEgressAllowList(
       if (both !== null && !result.some((c) => c.text === both.text)) result.push(both);
     }
   }
-  return Object.freeze(result);
+  const narrowed = Object.freeze(result);
+  narrowedFrom.set(narrowed, operatorAllow);
+  return narrowed;
+}
+
+/**
+ * The entries of a project's list that reach outside the operator's: a project list may only
+ * narrow egress, so these are refused when the list is set.
+ */
+export function egressEntriesOutside(operatorAllow: readonly Cidr[], projectAllow: readonly Cidr[]): Cidr[] {
+  return projectAllow.filter(
+    (wanted) => !operatorAllow.some((granted) => intersectCidrs(wanted, granted)?.text === wanted.text),
+  );
+}
+
+/** Who blocked `address` under `allow`: the project's list when the operator's alone allows it. */
+function blockingList(address: string, allow: readonly Cidr[]): EgressListOwner {
+  const operator = narrowedFrom.get(allow);
+  return operator !== undefined && checkEgressAddress(address, operator).allowed ? 'project' : 'operator';
 }
 
 /** Checks that a delivery URL is one we would ever send to; returns it parsed. */
@@ -281,7 +315,9 @@ export async function resolveEgressAddresses(
   const host = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
   if (isIP(host) !== 0) {
     const verdict = checkEgressAddress(host, allow);
-    if (!verdict.allowed) throw new EgressBlockedError(host, verdict.reason);
+    if (!verdict.allowed) {
+      throw new EgressBlockedError(host, verdict.reason, undefined, blockingList(host, allow));
+    }
     return [host];
   }
   const resolved = await withTimeout((options.lookup ?? systemLookup)(host), options.lookupTimeoutMs, host);
@@ -296,7 +332,12 @@ export async function resolveEgressAddresses(
     else firstBlocked ??= { address, reason: verdict.reason };
   }
   if (allowed.length === 0 && firstBlocked !== undefined) {
-    throw new EgressBlockedError(firstBlocked.address, firstBlocked.reason, host);
+    throw new EgressBlockedError(
+      firstBlocked.address,
+      firstBlocked.reason,
+      host,
+      blockingList(firstBlocked.address, allow),
+    );
   }
   return allowed;
 }

@@ -7,11 +7,27 @@ import {
 import { HookyardError, notFound } from '../domain/errors.ts';
 import { validateEventTypeFilters, validateObjectTypeFilters } from '../domain/event-type-filter.ts';
 import { type EndpointId, newId, type ProjectId } from '../domain/ids.ts';
+import { createRetrySchedule } from '../domain/retry-policy.ts';
 import type { SecretBox } from '../security/secret-box.ts';
-import { type EndpointRecord, NEW_ENDPOINT_HEALTH, type SignatureScheme } from '../store/delivery-store.ts';
+import {
+  type DeliverySettingsRecord,
+  type EndpointRecord,
+  NEW_ENDPOINT_HEALTH,
+  type SignatureScheme,
+} from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
 import { wakeDeliveryWorkers } from './delivery-wakeup.ts';
-import { checkDeliveryUrl, checkEgressAddress, InvalidDeliveryUrlError } from './egress-guard.ts';
+import {
+  checkDeliveryUrl,
+  checkEgressAddress,
+  EgressBlockedError,
+  type EgressLookup,
+  egressEntriesOutside,
+  InvalidDeliveryUrlError,
+  narrowEgressAllowList,
+  parseEgressAllowList,
+  resolveEgressAddresses,
+} from './egress-guard.ts';
 import { generateEndpointSecret } from './endpoint-secret.ts';
 import type { Cidr } from './ip-address.ts';
 import { sealEndpointHeaders } from './sealed-endpoint-headers.ts';
@@ -53,6 +69,15 @@ export interface EndpointInput {
 }
 
 export type EndpointPatch = Partial<Omit<EndpointInput, 'secret'>>;
+
+/** The project's delivery settings as the API names them. */
+export interface DeliverySettingsInput {
+  retryScheduleMs?: number[] | null;
+  egressAllow?: string[] | null;
+}
+
+/** How long creating or changing an endpoint waits for its host name to resolve. */
+const URL_LOOKUP_TIMEOUT_MS = 2_000;
 
 const RESERVED_HEADER =
   /^(webhook-|hookyard-)|^(content-type|content-length|host|user-agent|transfer-encoding|connection|keep-alive|proxy-connection|proxy-authenticate|proxy-authorization|upgrade|te|trailer|expect)$/i;
@@ -142,9 +167,41 @@ export function createEndpointService(deps: {
   /** The operator's egress allow list: URLs to blocked IP literals outside it are refused. */
   egressAllow?: readonly Cidr[];
   healthPolicy?: EndpointHealthPolicy;
+  /** Resolves endpoint host names when an endpoint is saved; the system resolver by default. */
+  lookup?: EgressLookup;
 }) {
   const { store, secrets, clock } = deps;
   const operatorAllow = deps.egressAllow ?? [];
+
+  /** The allow list deliveries of this project connect under (operator's, maybe narrowed). */
+  async function projectAllow(projectId: ProjectId): Promise<readonly Cidr[]> {
+    const settings = await store.getDeliverySettings(projectId);
+    return settings?.egressAllow == null
+      ? operatorAllow
+      : narrowEgressAllowList(operatorAllow, parseEgressAllowList(settings.egressAllow));
+  }
+
+  /**
+   * Resolves the URL's host as a delivery would. Every address blocked: refused now, since each
+   * delivery would fail the same way and be retried for a day. A name that does not resolve yet
+   * is accepted with a warning: its DNS record may simply not exist yet.
+   */
+  async function checkResolution(projectId: ProjectId, url: string): Promise<string[]> {
+    const host = new URL(url).hostname;
+    if (/^[\d.]+$/.test(host) || host.startsWith('[')) return [];
+    try {
+      await resolveEgressAddresses(host, {
+        allow: await projectAllow(projectId),
+        lookupTimeoutMs: URL_LOOKUP_TIMEOUT_MS,
+        ...(deps.lookup ? { lookup: deps.lookup } : {}),
+      });
+      return [];
+    } catch (err) {
+      if (err instanceof EgressBlockedError) throw invalid(`url: ${err.message}`);
+      const code = (err as { code?: string }).code ?? 'error';
+      return [`url: ${host} does not resolve now (${code}); deliveries fail and are retried until it does.`];
+    }
+  }
   const healthPolicy = deps.healthPolicy ?? DEFAULT_ENDPOINT_HEALTH_POLICY;
 
   /** Applies (validated) fields onto a record. */
@@ -221,7 +278,7 @@ export function createEndpointService(deps: {
     async create(
       projectId: ProjectId,
       input: EndpointInput,
-    ): Promise<{ endpoint: EndpointRecord; secret: string }> {
+    ): Promise<{ endpoint: EndpointRecord; secret: string; warnings: string[] }> {
       const nowMs = clock.nowMs();
       const entries = field('secret', () => firstEndpointSecret(input.secret));
       const base: EndpointRecord = {
@@ -246,13 +303,15 @@ export function createEndpointService(deps: {
       };
       const { secret: _secret, ...patch } = input;
       const endpoint = apply(base, patch);
+      const warnings = await checkResolution(projectId, endpoint.url);
       await store.insertEndpoint(endpoint);
-      return { endpoint, secret: entries[0]?.secret as string };
+      return { endpoint, secret: entries[0]?.secret as string, warnings };
     },
 
     async update(projectId: ProjectId, id: string, patch: EndpointPatch): Promise<EndpointRecord> {
       const current = await get(projectId, id);
       const next = apply(current, patch);
+      if (patch.url !== undefined) await checkResolution(projectId, next.url);
       next.updatedAtMs = Math.max(clock.nowMs(), current.updatedAtMs + 1);
       if (!(await store.updateEndpoint(next))) throw notFound(`endpoint ${id}`);
       // Switching an endpoint back on is enabling it: health starts clean.
@@ -310,6 +369,44 @@ export function createEndpointService(deps: {
       }
       await resetHealth(current.id);
       return get(projectId, id);
+    },
+
+    /**
+     * Sets the project's delivery settings. `replace` (PUT) resets omitted fields to their
+     * defaults; otherwise (PATCH) omitted fields keep their stored values. An egress list must lie
+     * inside the operator's: a project can only narrow egress, never widen it.
+     */
+    async setDeliverySettings(
+      projectId: ProjectId,
+      input: DeliverySettingsInput,
+      mode: 'replace' | 'merge',
+    ): Promise<DeliverySettingsRecord> {
+      const current = mode === 'merge' ? await store.getDeliverySettings(projectId) : null;
+      const retryDelaysMs =
+        input.retryScheduleMs !== undefined ? input.retryScheduleMs : (current?.retryDelaysMs ?? null);
+      const egressAllow =
+        input.egressAllow !== undefined ? input.egressAllow : (current?.egressAllow ?? null);
+      if (input.retryScheduleMs != null)
+        field('retryScheduleMs', () => createRetrySchedule(input.retryScheduleMs ?? []));
+      if (input.egressAllow != null) {
+        const wanted = field('egressAllow', () => parseEgressAllowList(input.egressAllow ?? []));
+        const outside = egressEntriesOutside(operatorAllow, wanted);
+        if (outside.length > 0) {
+          throw invalid(
+            `egressAllow: ${outside.map((c) => c.text).join(', ')} ${outside.length === 1 ? 'is' : 'are'} not inside the operator's egress allow list (HOOKYARD_EGRESS_ALLOW${
+              operatorAllow.length === 0 ? ', which is empty' : ''
+            }); a project's list may only narrow it. Ask the operator to allow the block, or give blocks inside it.`,
+          );
+        }
+      }
+      const settings: DeliverySettingsRecord = {
+        projectId,
+        retryDelaysMs,
+        egressAllow,
+        updatedAtMs: clock.nowMs(),
+      };
+      await store.putDeliverySettings(settings);
+      return settings;
     },
 
     /** Re-queues every failed delivery to the endpoint since `sinceMs`. */

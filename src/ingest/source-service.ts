@@ -6,7 +6,13 @@ import type { SourceRecord } from '../store/inbound-store.ts';
 import type { Store } from '../store/store.ts';
 import { type CompiledSource, compileSource, openSecrets } from './compiled-source.ts';
 import type { HandshakeEffect } from './handshakes/index.ts';
-import { parseSourceSettings, type SourceInput, storedSettings } from './source-settings.ts';
+import {
+  parseSourceSettings,
+  type SourceInput,
+  type SourceSettings,
+  storedSettings,
+} from './source-settings.ts';
+import { getProviderPreset } from './verification/provider-presets.ts';
 import type { Secret } from './verification/secrets.ts';
 
 export interface SourceBody extends SourceInput {
@@ -43,6 +49,54 @@ function parseSecrets(input: SourceBody['secrets']): Secret[] {
       throw new HookyardError('validation_failed', `secrets[${i}].notAfter: expected an ISO 8601 date-time`);
     return { value: s.value, notAfterMs: t };
   });
+}
+
+/** Handshakes that hand the signing secret over, so a source may start without one. */
+const SECRET_HANDING_HANDSHAKES = new Set(['asana-hook-secret', 'notion-verification-token']);
+
+/**
+ * What keeps a source from accepting requests that it may still be given later, so creation does
+ * not refuse it: the provider usually shows its signing secret only once the ingest URL is
+ * registered there, which needs the source to exist first.
+ */
+export function sourceWarnings(
+  s: SourceRecord,
+  settings: SourceSettings,
+  secrets: readonly Secret[],
+  nowMs: number,
+): string[] {
+  const preset = s.provider ? getProviderPreset(s.provider) : undefined;
+  const scheme = preset ? undefined : (settings.verification as { type?: string } | undefined)?.type;
+  const needs = preset
+    ? preset.keyMaterial
+    : scheme === 'ed25519' || scheme === 'ecdsa-p256'
+      ? 'public-key'
+      : scheme === undefined || scheme === 'none'
+        ? null
+        : 'secrets';
+  const handshake = settings.handshake?.kind ?? preset?.handshake ?? null;
+  if (handshake !== null && SECRET_HANDING_HANDSHAKES.has(handshake)) return [];
+  const live = secrets.filter((x) => x.notAfterMs === undefined || x.notAfterMs > nowMs);
+  const who = preset ? preset.name : `the ${scheme} scheme`;
+  const fix = 'PATCH /api/v1/projects/{projectId}/sources/{sourceId}';
+  if (needs === 'secrets' && live.length === 0) {
+    return [
+      secrets.length === 0
+        ? `secrets: none set; ${who} signs every request, so each is refused (401) until you add the signing secret (${fix} with "secrets").`
+        : `secrets: every secret has expired; requests are refused (401) until you add a current one (${fix} with "secrets").`,
+    ];
+  }
+  if (needs === 'public-key' && !s.publicKey) {
+    return [
+      `publicKey: none set; ${who} signs with a key pair, so every request is refused (401) until you add the verification key (${fix} with "publicKey").`,
+    ];
+  }
+  if (needs === 'secrets-or-public-key' && live.length === 0 && !s.publicKey) {
+    return [
+      `secrets: neither a secret nor a public key is set; every request is refused (401) until you add one (${fix}).`,
+    ];
+  }
+  return [];
 }
 
 /** Sources: validation, sealing of secrets, rotation, and what handshakes hand over. */
@@ -223,6 +277,7 @@ export function createSourceService(deps: {
         })),
         publicKey: s.publicKey,
         handshakeState,
+        warnings: sourceWarnings(s, settings, secretList, clock.nowMs()),
         createdAt: new Date(s.createdAtMs).toISOString(),
         updatedAt: new Date(s.updatedAtMs).toISOString(),
       };

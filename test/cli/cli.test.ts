@@ -28,7 +28,8 @@ describe('hookyard command line', () => {
   it('starts on SQLite, prints the admin key once, serves the API and stops cleanly on SIGTERM', async () => {
     const dataDir = tempDir();
     const p = spawnHookyard(['start', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn']);
-    const [, adminKey] = await p.waitFor(/^\s+(hya_\S+)$/m);
+    // Not a terminal: the log, announcements included, is JSON lines.
+    const [, adminKey] = await p.waitFor(/"adminKey":"(hya_[^"]+)"/);
     const [, url] = await p.waitFor(/listening on (http:\/\/\S+)/);
     assert.ok(adminKey && url);
     assert.ok(existsSync(path.join(dataDir, 'hookyard.db')), 'the SQLite file exists');
