@@ -8,6 +8,7 @@
 import type { ApiKeyId, ProjectId } from '../domain/ids.ts';
 import type { DeliveryStore } from './delivery-store.ts';
 import type { InboundStore } from './inbound-store.ts';
+import type { IntegrationStore } from './integration-store.ts';
 
 export interface ProjectRecord {
   id: ProjectId;
@@ -57,7 +58,7 @@ export interface ProjectStore {
   putSetting(key: string, value: string, nowMs: number): Promise<void>;
 }
 
-export interface Store extends ProjectStore, InboundStore, DeliveryStore {
+export interface Store extends ProjectStore, InboundStore, DeliveryStore, IntegrationStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Applies pending migrations; returns the versions applied. */
   migrate(): Promise<number[]>;

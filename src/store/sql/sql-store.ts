@@ -2,6 +2,7 @@ import type { Store } from '../store.ts';
 import type { Db } from './db.ts';
 import { createDeliveryQueries } from './delivery-queries.ts';
 import { createInboundQueries } from './inbound-queries.ts';
+import { createIntegrationQueries } from './integration-queries.ts';
 import { migrate } from './migrator.ts';
 import { createProjectQueries } from './project-queries.ts';
 
@@ -12,6 +13,7 @@ export function createSqlStore(db: Db): Store {
     ...createProjectQueries(db),
     ...createInboundQueries(db),
     ...createDeliveryQueries(db),
+    ...createIntegrationQueries(db),
     migrate: () => migrate(db),
     async ping() {
       await db.get('SELECT 1 AS ok');
