@@ -8,7 +8,7 @@ import { compileJsonPath } from '../ingest/verification/json-path.ts';
 import { getProviderPreset, PROVIDER_NAMES } from '../ingest/verification/provider-presets.ts';
 import { parseVerificationScheme } from '../ingest/verification/scheme-validation.ts';
 import type { IntegrationDefinition, RequestTemplate, TriggerDefinition } from './integration-definition.ts';
-import { checkTemplate } from './template-renderer.ts';
+import { checkTemplate, placeholdersIn } from './template-renderer.ts';
 
 /**
  * Validates an integration definition against docs/integration.schema.json, then checks what a
@@ -215,6 +215,7 @@ function verificationProblems(trigger: TriggerDefinition, field: string, problem
 function triggerProblems(trigger: TriggerDefinition, field: string, problems: string[]): void {
   requestProblems(trigger.subscribe?.before?.request, `${field}.subscribe.before.request`, problems);
   requestProblems(trigger.subscribe?.request, `${field}.subscribe.request`, problems);
+  requestProblems(trigger.subscribe?.after?.request, `${field}.subscribe.after.request`, problems);
   requestProblems(trigger.unsubscribe?.request, `${field}.unsubscribe.request`, problems);
   requestProblems(trigger.renew?.request, `${field}.renew.request`, problems);
   requestProblems(trigger.check?.request, `${field}.check.request`, problems);
@@ -234,9 +235,18 @@ function triggerProblems(trigger: TriggerDefinition, field: string, problems: st
   }
   verificationProblems(trigger, `${field}.verification`, problems);
   const handshake = trigger.handshake;
-  if (handshake && 'kind' in handshake && !(HANDSHAKE_KINDS as readonly string[]).includes(handshake.kind)) {
-    problems.push(`${field}.handshake.kind: expected one of ${HANDSHAKE_KINDS.join(', ')}`);
+  if (handshake) {
+    if ((handshake.kind === undefined) === (handshake.code === undefined)) {
+      problems.push(`${field}.handshake: expected exactly one of kind, code`);
+    }
+    if (handshake.kind !== undefined && !(HANDSHAKE_KINDS as readonly string[]).includes(handshake.kind)) {
+      problems.push(`${field}.handshake.kind: expected one of ${HANDSHAKE_KINDS.join(', ')}`);
+    }
+    if (handshake.verifyToken !== undefined) {
+      problems.push(...checkTemplate(handshake.verifyToken, `${field}.handshake.verifyToken`));
+    }
   }
+  if (trigger.level === 'app') appLevelProblems(trigger, field, problems);
   const filterField = trigger.filter?.field as Record<string, unknown> | undefined;
   if (filterField && 'header' in filterField === 'jsonPath' in filterField) {
     problems.push(`${field}.filter.field: expected exactly one of header, jsonPath`);
@@ -246,6 +256,42 @@ function triggerProblems(trigger: TriggerDefinition, field: string, problems: st
     if (keys.has(p.key)) problems.push(`${field}.parameters[${i}].key: "${p.key}" is used twice`);
     keys.add(p.key);
   });
+}
+
+const APP_TEMPLATE_ROOT = 'integration.';
+
+/**
+ * An app-level trigger is received by one source per project: its values can come only from the
+ * project's settings, and its readers must be ones a source has (a header or a JSON path).
+ */
+function appLevelProblems(trigger: TriggerDefinition, field: string, problems: string[]): void {
+  const templates: Array<[string, unknown]> = [
+    [`${field}.verification.secret`, trigger.verification?.secret],
+    [`${field}.verification.publicKey`, trigger.verification?.publicKey],
+    [`${field}.handshake.verifyToken`, trigger.handshake?.verifyToken],
+  ];
+  for (const [at, value] of templates) {
+    if (typeof value !== 'string') continue;
+    for (const path of placeholdersIn(value)) {
+      if (!path.startsWith(APP_TEMPLATE_ROOT)) {
+        problems.push(
+          `${at}: an app-level trigger can use only {{integration.*}} (the project's settings and client) (got {{${path}}})`,
+        );
+      }
+    }
+  }
+  for (const key of ['routing', 'eventId', 'eventType'] as const) {
+    const locator = trigger[key];
+    if (locator && !('header' in locator) && !('jsonPath' in locator)) {
+      problems.push(`${field}.${key}: an app-level trigger reads a header or a jsonPath`);
+    }
+  }
+}
+
+/** The parts of an app-level trigger its integration's source is built from. */
+function appReceiving(trigger: TriggerDefinition): string {
+  const { verification, handshake, routing, eventId, eventType } = trigger;
+  return JSON.stringify({ verification, handshake, routing, eventId, eventType });
 }
 
 /** Every problem with `input` as an integration definition; empty when it is one. */
@@ -272,6 +318,15 @@ export function definitionProblems(input: unknown): string[] {
     types.add(trigger.type);
     triggerProblems(trigger, field, problems);
   });
+  const appTriggers = def.triggers.flatMap((t, i) => (t.level === 'app' ? [{ t, i }] : []));
+  const first = appTriggers[0];
+  for (const { t, i } of appTriggers.slice(1)) {
+    if (first && appReceiving(t) !== appReceiving(first.t)) {
+      problems.push(
+        `triggers[${i}]: app-level triggers share one URL per project, so they must have the same verification, handshake, routing, eventId and eventType as triggers[${first.i}] (they differ by filter)`,
+      );
+    }
+  }
   def.fixtures?.forEach((fixture, i) => {
     if (!types.has(fixture.trigger)) {
       problems.push(`fixtures[${i}].trigger: expected one of ${[...types].join(', ')}`);

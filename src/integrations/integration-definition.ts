@@ -64,6 +64,7 @@ export interface CallTemplate {
 
 export interface SubscribeTemplate {
   before?: CallTemplate;
+  after?: CallTemplate;
   request: RequestTemplate;
   response?: ResponsePaths;
   expiresInSeconds?: number;
@@ -93,7 +94,11 @@ export interface TriggerVerification {
   [schemeField: string]: unknown;
 }
 
-export type HandshakeDefinition = { kind: string } | { code: string };
+export interface HandshakeDefinition {
+  kind?: string;
+  code?: string;
+  verifyToken?: string;
+}
 
 export interface TriggerFilter {
   eventType?: string[];

@@ -13,7 +13,8 @@ import type { RequestTemplate } from './integration-definition.ts';
  *   `-`), so a value cannot move the request to another host.
  * - Headers may not contain CR or LF.
  * - In a JSON body a string that is exactly one placeholder becomes the value itself (number,
- *   boolean, array, object); inside longer text values are inserted as text.
+ *   boolean, array, object); inside longer text values are inserted as text. In a form body such a
+ *   field over an array is repeated once per item.
  * - Nothing is escaped on the way in: a template has no way to write a literal `{{`.
  */
 
@@ -32,7 +33,8 @@ export interface TemplateContext {
     expiresAt?: string;
     saved?: Record<string, unknown>;
   };
-  integration?: { settings?: Record<string, unknown> };
+  /** The project's settings for the integration, and its OAuth client (signing keys of app-level webhooks). */
+  integration?: { settings?: Record<string, unknown>; clientId?: string; clientSecret?: string };
 }
 
 /** How the connected account authenticates a request, decided by the definition's auth type. */
@@ -68,6 +70,8 @@ const EXACT_PATHS = new Set([
   'subscription.providerId',
   'subscription.secret',
   'subscription.expiresAt',
+  'integration.clientId',
+  'integration.clientSecret',
 ]);
 const OPEN_PREFIXES = [
   'credential.settings.',
@@ -239,7 +243,13 @@ export function renderRequest(
       const values = Array.isArray(value) ? value : [value];
       values.forEach((v, i) => {
         const at = Array.isArray(value) ? `${field}.form.${name}[${i}]` : `${field}.form.${name}`;
-        form.append(name, renderText(v, context, at));
+        // A field that is exactly one placeholder over an array repeats once per item (Stripe's
+        // enabled_events[]).
+        const whole = WHOLE_PLACEHOLDER.exec(v);
+        const list = whole ? lookup(context, whole[1] ?? '', at) : undefined;
+        if (Array.isArray(list)) {
+          for (const item of list) form.append(name, asText(item, whole?.[1] ?? '', at));
+        } else form.append(name, renderText(v, context, at));
       });
     }
     body = form.toString();

@@ -104,7 +104,10 @@ describe('renderRequest', () => {
           'Stripe-Version': '2024-06-20',
           Authorization: 'Basic {{integration.settings.webhookSecret}}',
         },
-        form: { url: '{{settings.webhookURL}}', 'enabled_events[]': ['charge.succeeded', 'charge.failed'] },
+        form: {
+          url: '{{settings.webhookURL}}',
+          'enabled_events[]': ['charge.succeeded', '{{parameters.labels}}'],
+        },
       },
       context,
       bearer ? { auth: bearer } : {},
@@ -115,7 +118,7 @@ describe('renderRequest', () => {
     assert.equal(out.headers.authorization, 'Basic whsec_abc');
     assert.equal(
       out.body,
-      'url=https%3A%2F%2Fhooks.example%2Fin%2Fsrc_1%3Fsub%3Dsub_1&enabled_events%5B%5D=charge.succeeded&enabled_events%5B%5D=charge.failed',
+      'url=https%3A%2F%2Fhooks.example%2Fin%2Fsrc_1%3Fsub%3Dsub_1&enabled_events%5B%5D=charge.succeeded&enabled_events%5B%5D=x&enabled_events%5B%5D=y',
     );
   });
 
