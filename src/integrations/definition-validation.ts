@@ -8,7 +8,7 @@ import { compileJsonPath } from '../ingest/verification/json-path.ts';
 import { getProviderPreset, PROVIDER_NAMES } from '../ingest/verification/provider-presets.ts';
 import { parseVerificationScheme } from '../ingest/verification/scheme-validation.ts';
 import type { IntegrationDefinition, RequestTemplate, TriggerDefinition } from './integration-definition.ts';
-import { checkTemplate, placeholdersIn } from './template-renderer.ts';
+import { checkTemplate, placeholderPath, placeholdersIn } from './template-renderer.ts';
 
 /**
  * Validates an integration definition against docs/integration.schema.json, then checks what a
@@ -272,7 +272,8 @@ function appLevelProblems(trigger: TriggerDefinition, field: string, problems: s
   ];
   for (const [at, value] of templates) {
     if (typeof value !== 'string') continue;
-    for (const path of placeholdersIn(value)) {
+    for (const expression of placeholdersIn(value)) {
+      const path = placeholderPath(expression);
       if (!path.startsWith(APP_TEMPLATE_ROOT)) {
         problems.push(
           `${at}: an app-level trigger can use only {{integration.*}} (the project's settings and client) (got {{${path}}})`,

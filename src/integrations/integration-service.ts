@@ -7,7 +7,7 @@ import type { IntegrationSettingsRecord } from '../store/integration-store.ts';
 import type { Store } from '../store/store.ts';
 import { validateDefinition } from './definition-validation.ts';
 import type { IntegrationDefinition, TriggerDefinition } from './integration-definition.ts';
-import { placeholdersIn, renderText, TemplateError } from './template-renderer.ts';
+import { placeholderPath, placeholdersIn, renderText, TemplateError } from './template-renderer.ts';
 
 /** Project-defined integrations per project: a catalogue, not a data set. */
 export const MAX_PROJECT_INTEGRATIONS = 200;
@@ -38,7 +38,8 @@ function invalid(detail: string): HookyardError {
 export function settingNames(def: IntegrationDefinition): string[] {
   const names = new Set((def.settings ?? []).map((s) => s.key));
   const prefix = 'integration.settings.';
-  for (const path of placeholdersIn(JSON.stringify({ auth: def.auth, triggers: def.triggers }))) {
+  for (const expression of placeholdersIn(JSON.stringify({ auth: def.auth, triggers: def.triggers }))) {
+    const path = placeholderPath(expression);
     if (path.startsWith(prefix)) names.add(path.slice(prefix.length).split('.')[0] ?? '');
   }
   names.delete('');

@@ -82,8 +82,30 @@ const OPEN_PREFIXES = [
 
 export const TEMPLATE_VOCABULARY = [...EXACT_PATHS, ...OPEN_PREFIXES.map((p) => `${p}*`)] as const;
 
-/** Why `path` is not a placeholder this renderer knows, or null when it is one. */
-export function referenceProblem(path: string): string | null {
+/**
+ * Filters a placeholder may apply after its path (`{{subscription.providerId | lastSegment}}`).
+ * lastSegment: the text after the last `/` (Calendly names a subscription by its URI; deleting it
+ * takes the id at the URI's end).
+ */
+const FILTERS: Record<string, (value: unknown) => unknown> = {
+  lastSegment: (value) =>
+    typeof value === 'string' ? value.slice(value.lastIndexOf('/') + 1) || undefined : undefined,
+};
+
+/** The path of a placeholder expression (`path | filter` → `path`). */
+export function placeholderPath(expression: string): string {
+  return (expression.split('|')[0] ?? '').trim();
+}
+
+/** Why the placeholder expression is not one this renderer knows, or null when it is one. */
+export function referenceProblem(expression: string): string | null {
+  const [pathPart, ...filters] = expression.split('|').map((p) => p.trim());
+  for (const filter of filters) {
+    if (!Object.hasOwn(FILTERS, filter)) {
+      return `{{${expression}}}: "${filter}" is not a filter; expected one of ${Object.keys(FILTERS).join(', ')}`;
+    }
+  }
+  const path = pathPart ?? '';
   const segments = path.split('.');
   if (segments.some((s) => !SEGMENT.test(s))) {
     return `{{${path}}} is not a dotted path of names`;
@@ -124,9 +146,10 @@ function walkStrings(value: unknown, field: string, visit: (text: string, field:
   }
 }
 
-function lookup(context: TemplateContext, path: string, field: string): unknown {
-  const problem = referenceProblem(path);
+function lookup(context: TemplateContext, expression: string, field: string): unknown {
+  const problem = referenceProblem(expression);
   if (problem) throw new TemplateError(field, problem);
+  const [path = '', ...filters] = expression.split('|').map((p) => p.trim());
   let current: unknown = context;
   for (const segment of path.split('.')) {
     if (current === null || typeof current !== 'object' || !Object.hasOwn(current, segment)) {
@@ -135,8 +158,12 @@ function lookup(context: TemplateContext, path: string, field: string): unknown 
     }
     current = (current as Record<string, unknown>)[segment];
   }
+  for (const filter of filters) {
+    if (current === undefined || current === null) break;
+    current = FILTERS[filter]?.(current);
+  }
   if (current === undefined || current === null) {
-    throw new TemplateError(field, `{{${path}}} has no value`);
+    throw new TemplateError(field, `{{${expression}}} has no value`);
   }
   return current;
 }

@@ -178,6 +178,29 @@ describe('renderRequest', () => {
     );
   });
 
+  test('lastSegment takes the id at the end of a URI', () => {
+    const out = renderRequest(
+      {
+        method: 'DELETE',
+        url: 'https://api.example/webhook_subscriptions/{{subscription.providerId | lastSegment}}',
+      },
+      { subscription: { providerId: 'https://api.example/webhook_subscriptions/AAAA-1' } },
+    );
+    assert.equal(out.url, 'https://api.example/webhook_subscriptions/AAAA-1');
+    assert.match(
+      referenceProblem('subscription.providerId | upper') ?? '',
+      /"upper" is not a filter; expected one of lastSegment/,
+    );
+    assert.throws(
+      () =>
+        renderRequest(
+          { method: 'DELETE', url: 'https://api.example/{{subscription.providerId | lastSegment}}' },
+          { subscription: { providerId: 'https://api.example/' } },
+        ),
+      /\{\{subscription\.providerId \| lastSegment\}\} has no value/,
+    );
+  });
+
   test('the vocabulary', () => {
     assert.equal(referenceProblem('settings.webhookURL'), null);
     assert.equal(referenceProblem('credential.settings.cloud_id'), null);
