@@ -211,7 +211,7 @@ export function registerIntegrationRoutes(
               type: ['object', 'null'],
               description:
                 'values the definition reads as {{integration.settings.NAME}} or declares in settings',
-              additionalProperties: { type: ['string', 'number', 'boolean'] },
+              additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] },
             },
           },
         },
