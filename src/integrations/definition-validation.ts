@@ -89,21 +89,18 @@ function formatError(e: ErrorObject): string | null {
       }
       return `${where}: ${e.message ?? 'is not allowed'}`;
     case 'minProperties':
-    case 'maxProperties':
-      if (
-        (e.parentSchema as { maxProperties?: number }).maxProperties === 1 &&
-        e.keyword === 'minProperties'
-      ) {
-        return `${where}: expected exactly one of ${Object.keys((e.parentSchema as { properties?: object }).properties ?? {}).join(', ')}`;
-      }
-      if (
-        (e.parentSchema as { minProperties?: number }).minProperties === 1 &&
-        e.keyword === 'maxProperties' &&
-        (e.parentSchema as { maxProperties?: number }).maxProperties === 1
-      ) {
-        return `${where}: expected exactly one of ${Object.keys((e.parentSchema as { properties?: object }).properties ?? {}).join(', ')}`;
+    case 'maxProperties': {
+      const parent = e.parentSchema as {
+        minProperties?: number;
+        maxProperties?: number;
+        properties?: object;
+      };
+      // { minProperties: 1, maxProperties: 1 } is how the schema says "exactly one of".
+      if (parent.minProperties === 1 && parent.maxProperties === 1) {
+        return `${where}: expected exactly one of ${Object.keys(parent.properties ?? {}).join(', ')}`;
       }
       return `${where}: ${e.message}`;
+    }
     case 'propertyName':
       return `${join(at, String(params.propertyName))}: is not an allowed name`;
     // Reported through the errors of the branch or property they wrap.

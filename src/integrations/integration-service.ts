@@ -77,9 +77,15 @@ function parseSettingsInput(def: IntegrationDefinition, input: IntegrationSettin
         Number.isFinite(value) &&
         (type === 'number' || Number.isInteger(value)));
     if (!ok) {
-      throw invalid(
-        `settings.${name}: expected ${type === 'string' ? `a non-empty string of at most ${MAX_SETTING_CHARS} characters` : `a ${type}`}`,
-      );
+      const expected =
+        type === 'string'
+          ? `a non-empty string of at most ${MAX_SETTING_CHARS} characters`
+          : type === 'integer'
+            ? 'an integer'
+            : type === 'number' || type === 'boolean'
+              ? `a ${type}`
+              : 'a string, number or boolean (settings hold no lists or objects)';
+      throw invalid(`settings.${name}: expected ${expected}`);
     }
     out.settings[name] = value as string | number | boolean;
   }

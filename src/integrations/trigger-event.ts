@@ -55,6 +55,7 @@ export function compileTriggerEventReader(trigger: TriggerDefinition): TriggerEv
     readEventType,
     readRouting,
     matches(req, parsedJson) {
+      if (!allowedTypes && !readField) return true;
       const json = parsedJson !== undefined ? parsedJson : parseJsonBody(req.body);
       if (allowedTypes) {
         const type = readEventType?.(req, json) ?? null;

@@ -142,6 +142,36 @@ describe('integration definition validation', () => {
     );
   });
 
+  test('verification is a decision: required, { "type": "none" } where a trigger takes unsigned requests', () => {
+    const def = acme();
+    delete def.triggers[0].verification;
+    def.triggers[1].routing = {};
+    assert.deepEqual(definitionProblems(def), [
+      'triggers[0].verification: is required',
+      'triggers[1].routing: expected exactly one of header, jsonPath, jsonPaths, form, bodySha256',
+    ]);
+    const unsigned = acme();
+    unsigned.triggers[0].verification = { type: 'none' };
+    assert.deepEqual(definitionProblems(unsigned), []);
+  });
+
+  test('app-level triggers share one URL: same verification, only integration values', () => {
+    const def = acme();
+    def.triggers.push({ ...def.triggers[1], type: 'record.deleted', routing: { jsonPath: '$.org' } });
+    def.triggers[1].verification.secret = '{{credential.settings.secret}}';
+    const problems = definitionProblems(def);
+    assert.ok(
+      problems.includes(
+        "triggers[1].verification.secret: an app-level trigger can use only {{integration.*}} (the project's settings and client) (got {{credential.settings.secret}})",
+      ),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith('triggers[2]: app-level triggers share one URL per project')),
+      problems.join('\n'),
+    );
+  });
+
   test('body and form are exclusive', () => {
     const def = acme();
     def.triggers[0].subscribe.request.form = { url: '{{settings.webhookURL}}' };
