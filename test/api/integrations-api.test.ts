@@ -187,6 +187,42 @@ for (const kind of STORE_KINDS) {
       assert.equal(event.body.routing.routingKey, 'acct_9');
     });
 
+    it('every shipped app-level integration gets a source from its settings', async () => {
+      const settings: Record<string, object> = {
+        slack: { settings: { signingSecret: 'slack-signing' } },
+        hubspot: { clientId: 'hs-id', clientSecret: 'hs-secret' },
+        zoom: { settings: { secretToken: 'zoom-token' } },
+        whatsapp: { clientSecret: 'meta-app-secret', settings: { verifyToken: 'meta-verify' } },
+        intercom: { clientSecret: 'ic-secret' },
+        dropbox: { clientSecret: 'dbx-secret' },
+      };
+      const list = await t.api('GET', base(), { key });
+      const appLevel = list.body.items
+        .filter(
+          (i: { origin: string; triggers: Array<{ level: string }> }) =>
+            i.origin === 'shipped' && i.triggers.some((tr) => tr.level === 'app'),
+        )
+        .map((i: { key: string }) => i.key)
+        .sort();
+      assert.deepEqual(appLevel, Object.keys(settings).sort());
+      for (const [integration, body] of Object.entries(settings)) {
+        const put = await t.api('PUT', base(`/${integration}/settings`), { key, body });
+        assert.equal(put.status, 200, `${integration}: ${JSON.stringify(put.body)}`);
+        const sourceId = String(put.body.appWebhookUrl).split('/').pop();
+        const source = await t.api('GET', `/api/v1/projects/${projectId}/sources/${sourceId}`, { key });
+        assert.equal(source.status, 200, integration);
+        assert.equal(source.body.provider, integration === 'whatsapp' ? 'meta' : integration);
+        assert.equal(source.body.secrets.length, 1, `${integration}: the secret came from the settings`);
+        assert.ok(source.body.routing, `${integration}: routed`);
+        if (integration === 'whatsapp') assert.equal(source.body.handshake.verifyTokenSet, true);
+      }
+      // Unset, the secret goes away: the source then refuses every request.
+      const cleared = await t.api('PUT', base('/slack/settings'), { key, body: {} });
+      const sourceId = String(cleared.body.appWebhookUrl).split('/').pop();
+      const source = await t.api('GET', `/api/v1/projects/${projectId}/sources/${sourceId}`, { key });
+      assert.equal(source.body.secrets.length, 0);
+    });
+
     it('another project sees none of it', async () => {
       assert.equal((await t.api('GET', base('/acme'), { key: otherKey })).status, 404);
       const own = `/api/v1/projects/${otherProjectId}/integrations`;
