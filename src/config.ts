@@ -147,7 +147,7 @@ export const CONFIG_KEYS: Record<keyof Config, KeySpec> = {
   dataDir: {
     env: 'HOOKYARD_DATA_DIR',
     flag: '--data-dir',
-    doc: 'Folder for the SQLite file and the generated master key.',
+    doc: 'Folder for the SQLite file and the generated master key; created 0700 with its files 0600, and tightened to that on start if looser.',
     parse: text,
   },
   databaseUrl: {

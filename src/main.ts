@@ -4,6 +4,7 @@ import { type ApiModule, buildApp, type RawRoute } from './app.ts';
 import type { Config } from './config.ts';
 import { type Clock, systemClock } from './domain/clock.ts';
 import { createProjectService } from './projects/project-service.ts';
+import { secureDataDir } from './security/data-dir.ts';
 import { createSecretBox, loadMasterKeys, type SecretBox } from './security/secret-box.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
@@ -46,6 +47,12 @@ export interface StartOptions {
 export async function startHookyard(config: Config, options: StartOptions = {}): Promise<Hookyard> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'hookyard' } });
   const clock = options.clock ?? systemClock;
+  for (const change of secureDataDir(config.dataDir)) {
+    logger.warn(
+      { path: change.path, fromMode: change.fromMode.toString(8), toMode: change.toMode.toString(8) },
+      'data directory permissions tightened (only the user running Hookyard may read it)',
+    );
+  }
   const secrets = createSecretBox(loadMasterKeys(config.masterKey, config.dataDir));
   const store = openStore({
     databaseUrl: config.databaseUrl,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { parseEgressAllowList } from '../delivery/egress-guard.ts';
 import type { EndpointInput, EndpointPatch, EndpointService } from '../delivery/endpoint-service.ts';
+import { maskEndpointHeaders } from '../delivery/sealed-endpoint-headers.ts';
 import { MAX_ROTATION_GRACE_MS } from '../delivery/sealed-endpoint-secrets.ts';
 import type { Clock } from '../domain/clock.ts';
 import { HookyardError, notFound } from '../domain/errors.ts';
@@ -24,7 +25,7 @@ export const endpointView = (e: EndpointRecord) => ({
   description: e.description,
   eventTypes: e.eventTypes,
   objectTypes: e.objectTypes,
-  headers: e.headers,
+  headers: maskEndpointHeaders(e.headers),
   rateLimitPerSecond: e.rateLimitPerSecond,
   maxConcurrency: e.maxConcurrency,
   timeoutMs: e.timeoutMs,
@@ -134,7 +135,8 @@ const endpointFields = {
   headers: {
     type: 'object',
     additionalProperties: { type: 'string' },
-    description: 'extra request headers sent with every delivery',
+    description:
+      'extra request headers sent with every delivery (at most 32; values visible ASCII, at most 4096 characters); values are sealed at rest and shown as "[sealed]", and "[sealed]" sent back keeps a stored value',
   },
   rateLimitPerSecond: { type: ['integer', 'null'], minimum: 1, maximum: 10_000 },
   maxConcurrency: { type: ['integer', 'null'], minimum: 1, maximum: 256, description: 'default 16' },

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { EVENT_TYPE_PATTERN } from '../delivery/publisher.ts';
 import type { Clock } from '../domain/clock.ts';
 import { notFound } from '../domain/errors.ts';
+import { assertJsonDepth } from '../security/json-depth.ts';
 import type { EventTypeRecord } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
@@ -66,6 +67,7 @@ export function registerEventTypeRoutes(app: FastifyInstance, deps: { store: Sto
     },
     async (request) => {
       const projectId = await authorizeProject(request, store, request.params.projectId);
+      assertJsonDepth(request.body.example, 'example');
       const nowMs = clock.nowMs();
       const stored = await store.upsertEventType({
         projectId,

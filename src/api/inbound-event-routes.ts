@@ -12,7 +12,7 @@ import type {
 import { INBOUND_EVENT_STATUSES } from '../store/inbound-store.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
-import { bearerSecurity, errorResponses, pageSchema, projectIdParams } from './schemas.ts';
+import { bearerSecurity, errorResponses, pageLimit, pageSchema, projectIdParams } from './schemas.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -129,7 +129,7 @@ export function registerInboundEventRoutes(
           type: 'object',
           additionalProperties: false,
           properties: {
-            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            limit: pageLimit,
             after: { type: 'string' },
             sourceId: { type: 'string' },
             status: { type: 'string', enum: INBOUND_EVENT_STATUSES },

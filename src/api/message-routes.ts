@@ -4,6 +4,7 @@ import { EVENT_TYPE_PATTERN, type Publisher, type PublishInput } from '../delive
 import type { Clock } from '../domain/clock.ts';
 import { notFound } from '../domain/errors.ts';
 import { type EndpointId, isId, type MessageId, newId } from '../domain/ids.ts';
+import { assertJsonDepth } from '../security/json-depth.ts';
 import type { DeliveryWithAttempts, MessageRecord } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
@@ -245,6 +246,7 @@ export function registerMessageRoutes(
     async (request, reply) => {
       const projectId = await authorizeProject(request, store, request.params.projectId);
       const b = request.body;
+      assertJsonDepth(b.payload, 'payload');
       const input: PublishInput = { projectId, eventType: b.eventType, payload: b.payload };
       if (b.objectType !== undefined) input.objectType = b.objectType;
       if (b.credentialId !== undefined) input.credentialId = b.credentialId;

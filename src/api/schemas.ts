@@ -19,11 +19,24 @@ export const projectIdParams = {
   properties: { projectId: { type: 'string', description: 'prj_… id' } },
 } as const;
 
+/**
+ * `?limit`. The inner `allOf` checks the type again after coercion: Ajv coerces the text
+ * "Infinity" (or "1e309") to Infinity and then skips its range checks for a non-finite number.
+ */
+export const pageLimit = {
+  type: 'integer',
+  minimum: 1,
+  maximum: 500,
+  default: 50,
+  allOf: [{ type: 'integer' }],
+  description: 'an integer from 1 to 500',
+} as const;
+
 export const pageQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+    limit: pageLimit,
     after: { type: 'string', description: 'nextCursor of the previous page' },
   },
 } as const;

@@ -1,6 +1,7 @@
 import type { EndpointId, ProjectId } from '../domain/ids.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import type { EndpointRecord } from '../store/delivery-store.ts';
+import { openEndpointHeader } from './sealed-endpoint-headers.ts';
 import { openEndpointSecrets } from './sealed-endpoint-secrets.ts';
 import { createSigningKey, type SigningKey } from './signer.ts';
 
@@ -18,7 +19,7 @@ export interface CompiledEndpoint {
   readonly timeoutMs: number;
   readonly rateLimitPerSecond: number | null;
   readonly maxConcurrency: number | null;
-  /** The endpoint's own headers, lower-cased names. */
+  /** The endpoint's own headers, lower-cased names, values opened. */
   readonly headers: Readonly<Record<string, string>>;
   /** Current key first; each with the end of its grace period (null: current). */
   readonly keys: ReadonlyArray<{ readonly key: SigningKey; readonly notAfterMs: number | null }>;
@@ -27,7 +28,9 @@ export interface CompiledEndpoint {
 
 export function compileEndpoint(record: EndpointRecord, box: SecretBox): CompiledEndpoint {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(record.headers)) headers[name.toLowerCase()] = value;
+  for (const [name, value] of Object.entries(record.headers)) {
+    headers[name.toLowerCase()] = openEndpointHeader(box, value);
+  }
   return Object.freeze({
     id: record.id,
     projectId: record.projectId,

@@ -14,6 +14,7 @@ import { wakeDeliveryWorkers } from './delivery-wakeup.ts';
 import { checkDeliveryUrl, checkEgressAddress, InvalidDeliveryUrlError } from './egress-guard.ts';
 import { generateEndpointSecret } from './endpoint-secret.ts';
 import type { Cidr } from './ip-address.ts';
+import { sealEndpointHeaders } from './sealed-endpoint-headers.ts';
 import {
   DEFAULT_ROTATION_GRACE_MS,
   firstEndpointSecret,
@@ -54,8 +55,14 @@ export interface EndpointInput {
 export type EndpointPatch = Partial<Omit<EndpointInput, 'secret'>>;
 
 const RESERVED_HEADER =
-  /^(webhook-|hookyard-)|^(content-type|content-length|host|user-agent|transfer-encoding|connection|keep-alive|upgrade|te|trailer|expect)$/i;
+  /^(webhook-|hookyard-)|^(content-type|content-length|host|user-agent|transfer-encoding|connection|keep-alive|proxy-connection|proxy-authenticate|proxy-authorization|upgrade|te|trailer|expect)$/i;
+/** Hop-by-hop headers (RFC 9110 7.6.1) are for the next hop only: the HTTP client drops or refuses them. */
+const HOP_BY_HOP =
+  /^(connection|keep-alive|proxy-connection|proxy-authenticate|proxy-authorization|te|trailer|transfer-encoding|upgrade)$/i;
 const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Visible ASCII, space and tab: HTTP forbids control characters in a field value, and anything
+// beyond ASCII is not sent the same way by every client or read the same way by every receiver.
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 
 function invalid(detail: string): HookyardError {
   return new HookyardError('validation_failed', detail);
@@ -92,6 +99,21 @@ function checkUrl(url: string, operatorAllow: readonly Cidr[]): string {
   return url;
 }
 
+/** Beyond the name's syntax: a header the receiver would never get is refused, not silently lost. */
+function checkSignatureHeader(checked: string): string {
+  if (HOP_BY_HOP.test(checked)) {
+    throw invalid(
+      `signatureHeader: "${checked}" is a hop-by-hop header, which is not passed on to the receiver; choose another, e.g. "X-Signature-SHA-256".`,
+    );
+  }
+  if (/^hookyard-/i.test(checked)) {
+    throw invalid(
+      `signatureHeader: "${checked}" is in the hookyard-* namespace, which Hookyard sets itself; choose another, e.g. "X-Signature-SHA-256".`,
+    );
+  }
+  return checked;
+}
+
 function checkHeaders(headers: Record<string, string>): Record<string, string> {
   const entries = Object.entries(headers);
   if (entries.length > MAX_ENDPOINT_HEADERS) {
@@ -104,9 +126,9 @@ function checkHeaders(headers: Record<string, string>): Record<string, string> {
     if (RESERVED_HEADER.test(name)) {
       throw invalid(`headers: "${name}" is set by Hookyard itself and cannot be overridden.`);
     }
-    if (typeof value !== 'string' || value.length > 4096 || /[\r\n\0]/.test(value)) {
+    if (typeof value !== 'string' || value.length > 4096 || !HEADER_VALUE.test(value)) {
       throw invalid(
-        `headers: the value of "${name}" must be a string of at most 4096 characters without line breaks.`,
+        `headers: the value of "${name}" must be a string of at most 4096 characters of visible ASCII, spaces and tabs (no control characters, line breaks or non-ASCII).`,
       );
     }
   }
@@ -135,7 +157,8 @@ export function createEndpointService(deps: {
       next.eventTypes = [...field('eventTypes', () => validateEventTypeFilters(patch.eventTypes ?? []))];
     if (patch.objectTypes !== undefined)
       next.objectTypes = [...field('objectTypes', () => validateObjectTypeFilters(patch.objectTypes ?? []))];
-    if (patch.headers !== undefined) next.headers = checkHeaders(patch.headers);
+    if (patch.headers !== undefined)
+      next.headers = sealEndpointHeaders(secrets, checkHeaders(patch.headers), base.headers);
     if (patch.rateLimitPerSecond !== undefined) next.rateLimitPerSecond = patch.rateLimitPerSecond;
     if (patch.maxConcurrency !== undefined) next.maxConcurrency = patch.maxConcurrency;
     if (patch.timeoutMs !== undefined) next.timeoutMs = patch.timeoutMs;
@@ -144,7 +167,9 @@ export function createEndpointService(deps: {
       next.signatureHeader =
         patch.signatureHeader === null
           ? null
-          : field('signatureHeader', () => validateSignatureHeaderName(patch.signatureHeader as string));
+          : checkSignatureHeader(
+              field('signatureHeader', () => validateSignatureHeaderName(patch.signatureHeader as string)),
+            );
     }
     if (next.signatureScheme === 'standard-webhooks+hmac-sha256-hex')
       next.signatureHeader ??= DEFAULT_SIGNATURE_HEADER;

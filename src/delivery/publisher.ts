@@ -3,6 +3,7 @@ import { HookyardError } from '../domain/errors.ts';
 import { matchesEndpointFilters } from '../domain/event-type-filter.ts';
 import { type EndpointId, type MessageId, newId, type ProjectId } from '../domain/ids.ts';
 import type { ClaimedDelivery, EndpointRoute, NewMessage } from '../store/delivery-store.ts';
+import { GroupCommit } from '../store/group-commit.ts';
 import type { Store } from '../store/store.ts';
 import { localDeliveryWorker, wakeDeliveryWorkers } from './delivery-wakeup.ts';
 
@@ -145,10 +146,8 @@ interface Queued {
 }
 
 /**
- * A publisher with group commit: publishes that arrive together share one transaction and each
- * resolves after it commits. No timer: a flush starts on the next turn of the event loop, and what
- * queues during a flush goes into the next, so batches grow with load and a lone publish waits
- * for nothing but its own commit.
+ * A publisher with group commit (src/store/group-commit.ts): publishes that arrive together share
+ * one transaction and each resolves after it commits. One batch commits at a time.
  */
 export function createPublisher(
   deps: { store: Store; clock: Clock },
@@ -157,9 +156,6 @@ export function createPublisher(
   const { store, clock } = deps;
   const maxBatch = options.maxBatch ?? 256;
   const maxBatchDeliveries = options.maxBatchDeliveries ?? 512;
-  let queue: Queued[] = [];
-  let flushing: Promise<void> | null = null;
-  let scheduled = false;
   let closed = false;
 
   async function flushBatch(batch: Queued[]): Promise<void> {
@@ -217,40 +213,18 @@ export function createPublisher(
     }
   }
 
-  async function flush(): Promise<void> {
-    scheduled = false;
-    while (queue.length > 0) {
-      const batch = queue.slice(0, maxBatch);
-      queue = queue.slice(batch.length);
-      await flushBatch(batch);
-    }
-  }
-
-  function kick(): void {
-    if (flushing || scheduled) return;
-    scheduled = true;
-    setImmediate(() => {
-      flushing = flush().finally(() => {
-        flushing = null;
-        if (queue.length > 0) kick();
-      });
-    });
-  }
+  const batches = new GroupCommit<Queued>({ commit: flushBatch, maxBatch });
 
   return {
     publish(input) {
       if (closed) return Promise.reject(new HookyardError('shutting_down', 'The publisher is closed.'));
       return new Promise<PublishResult>((resolve, reject) => {
-        queue.push({ input, resolve, reject });
-        kick();
+        batches.add({ input, resolve, reject });
       });
     },
     async close() {
       closed = true;
-      while (queue.length > 0 || flushing || scheduled) {
-        if (flushing) await flushing;
-        else await new Promise((r) => setImmediate(r));
-      }
+      await batches.idle();
     },
   };
 }

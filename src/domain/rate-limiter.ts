@@ -8,7 +8,7 @@
  * recently used bucket is dropped, which at worst lets that key burst once more.
  *
  * One process, one limiter. With several worker processes an endpoint's limit still holds once:
- * only the holder of the endpoint's lease sends for it (see delivery-worker.ts).
+ * only the holder of the endpoint's lease sends for it (src/delivery/endpoint-lease-keeper.ts).
  */
 
 interface Bucket {

@@ -18,7 +18,13 @@ import type { Exchange, RawRoute } from './exchange.ts';
  *   absent (no body).
  * So a request is framed here only when its framing has one reading, and node:http's stricter
  * parser decides every other case (chunked bodies, `Expect: 100-continue`, HTTP/1.0, bad syntax,
- * oversized heads). Once a connection has been handed over it stays with node:http.
+ * oversized heads). Once a connection has been handed over it stays with node:http. A head with
+ * bare-LF line endings is handed over as soon as the LF arrives (node:http refuses it at once), and
+ * a request cut short by the client's end of stream (a partial head, a body shorter than its
+ * Content-Length) is answered 400 and closed, as node:http answers it: the same raw request gets
+ * the same status and framing from both (test/http/fast-http-differential.test.ts holds them to it).
+ * Requests read whole before the client's end of stream are answered, then the connection closes
+ * (node:http ends its side at the FIN and those answers are lost: the one shape they differ on).
  *
  * Requests on a connection are answered in order, one at a time: the next one is read only after
  * the answer to the last has been written. Timeouts follow node:http's defaults: an idle
@@ -75,6 +81,14 @@ function httpDate(): string {
     dateText = new Date(second * 1000).toUTCString();
   }
   return dateText;
+}
+
+/** Whether the bytes hold an LF not preceded by CR. */
+function hasBareLf(buffer: Buffer): boolean {
+  for (let i = buffer.indexOf(10); i !== -1; i = buffer.indexOf(10, i + 1)) {
+    if (i === 0 || buffer[i - 1] !== 13) return true;
+  }
+  return false;
 }
 
 interface Head {
@@ -291,7 +305,10 @@ class FastConnection {
     const buffer = this.buffer as Buffer;
     const end = buffer.indexOf('\r\n\r\n');
     if (end === -1) {
-      if (buffer.length > this.settings.maxHeaderBytes) this.handOff();
+      // A head with bare-LF line endings never has the CRLF CRLF end this path waits for, and
+      // node:http refuses it (400) as soon as it sees the LF: hand it over now, not at the timeout.
+      if (buffer.length > this.settings.maxHeaderBytes || hasBareLf(buffer)) this.handOff();
+      else if (this.clientEnded) this.refuse('The connection ended in the middle of the request head.');
       return;
     }
     if (end > this.settings.maxHeaderBytes) {
@@ -364,9 +381,14 @@ class FastConnection {
     return this.settings.keepAliveHeader;
   }
 
-  /** Whether the connection closes after the answer being made, whatever the request asked. */
+  /**
+   * Whether the connection closes after the answer being made, whatever the request asked. After
+   * the client's end of stream, requests it sent before are still answered, then it closes.
+   */
   willClose(): boolean {
-    return this.clientEnded || this.settings.closing || this.settings.isShuttingDown();
+    return (
+      (this.clientEnded && this.buffer === null) || this.settings.closing || this.settings.isShuttingDown()
+    );
   }
 
   checkDeadline(now: number): void {
@@ -407,18 +429,45 @@ class FastConnection {
 
   private ended(): void {
     this.clientEnded = true;
-    // Between requests, or in the middle of a head that cannot be finished now.
     if (this.state === 'head') {
-      this.state = 'gone';
-      this.socket.end();
+      // Between requests the client may simply stop; in the middle of a head, the request can
+      // never be finished now, and node:http answers that with 400.
+      if (this.buffer === null) {
+        this.state = 'gone';
+        this.socket.end();
+      } else {
+        this.refuse('The connection ended in the middle of the request head.');
+      }
+      return;
     }
-    // A body that has not all arrived will not come now; a request being answered is, and the
-    // connection closes after its answer.
-    if (this.state === 'discard' || (this.state === 'busy' && this.exchange?.missingBody())) {
+    if (this.state === 'discard') {
       this.state = 'gone';
-      this.exchange?.abort();
       this.socket.destroy();
+      return;
     }
+    // A body that has not all arrived will not come now: 400 (as node:http answers it), unless
+    // the route already answered; a request being answered is, and the connection closes after.
+    if (this.state === 'busy' && this.exchange?.missingBody()) {
+      const exchange = this.exchange;
+      if (exchange.replied) {
+        this.state = 'gone';
+        exchange.abort();
+        this.socket.destroy();
+        return;
+      }
+      exchange.replied = true;
+      exchange.abort();
+      this.refuse('The connection ended before the whole body (content-length) arrived.');
+    }
+  }
+
+  /** Answers 400 and closes: the request cannot be read to its end. */
+  private refuse(detail: string): void {
+    this.state = 'gone';
+    const body = JSON.stringify({ code: 'validation_failed', detail });
+    this.socket.end(
+      `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=utf-8\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
   }
 
   /** Bytes buffered and not yet taken. */

@@ -5,6 +5,7 @@ import type { SourceRecord } from '../store/inbound-store.ts';
 import type { HandshakeKind, HandshakeSettings } from './handshakes/index.ts';
 import { storedSettings } from './source-settings.ts';
 import { compileVerifier } from './verification/compile-verifier.ts';
+import { type CredentialLocations, credentialLocations } from './verification/credential-locations.ts';
 import {
   compileEventFieldReader,
   type EventFieldReader,
@@ -37,6 +38,8 @@ export interface CompiledSource {
   needsJson: boolean;
   /** The URL the provider signed, without query (see SourceSettings.publicUrl); null = ingest URL. */
   publicUrl: string | null;
+  /** Where the source's own credential travels: redacted from the stored request. */
+  credentials: CredentialLocations;
 }
 
 function toField(locator: { header: string } | { jsonPath: string }): EventFieldSource {
@@ -84,6 +87,13 @@ export function compileSource(record: SourceRecord, box: SecretBox): CompiledSou
     readRoutingKey: routingFields.length ? compileEventFieldReader(routingFields) : null,
     needsJson: all.some((f) => f.from === 'json' || f.from === 'json-composite'),
     publicUrl: settings.publicUrl ?? null,
+    credentials: credentialLocations(
+      preset
+        ? (preset.variants ?? []).flatMap((v) => v.schemes)
+        : settings.verification
+          ? [settings.verification]
+          : [],
+    ),
   };
 }
 

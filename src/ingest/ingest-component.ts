@@ -3,7 +3,6 @@ import { registerSourceRoutes } from '../api/source-routes.ts';
 import type { ProjectId, SourceId } from '../domain/ids.ts';
 import type { Component, ComponentContext } from '../main.ts';
 import { createInboundRouter, type RoutedEventHandler } from '../routing/inbound-router.ts';
-import { PG_EVENT_STATEMENT_ROWS } from '../store/inbound-store.ts';
 import { type CompiledSource, compileSource } from './compiled-source.ts';
 import { GroupCommitter } from './group-committer.ts';
 import { createIngestRoute } from './ingest-handler.ts';
@@ -48,15 +47,17 @@ export function createIngestComponent(
     ...(options.onRouted ? { onRouted: options.onRouted } : {}),
   });
   const runsRouter = config.roles.includes('delivery');
-  const postgres = store.kind === 'postgres';
   const committer = new GroupCommitter(store, {
     // PostgreSQL: batches of one prepared statement each, committed side by side on pooled
     // connections, measured faster than larger batches in one transaction (docs/benchmarks.md).
-    maxBatch: postgres ? Math.min(config.ingestMaxBatch, PG_EVENT_STATEMENT_ROWS) : config.ingestMaxBatch,
+    maxBatch: Math.min(
+      config.ingestMaxBatch,
+      store.capabilities.inboundEventsPerCommit ?? config.ingestMaxBatch,
+    ),
     // Two batches in flight on both stores. SQLite commits one at a time on its one connection
     // (the second overlaps a commit with the previous one's fsync). PostgreSQL runs them on two
     // pooled connections: with four, batches averaged 10.5 events and ingest took 14.4-16.3k/s; with
-    // two they average 15 (of 16) and it took 17.8-19.8k/s (docs/benchmarks.md, thirteenth session).
+    // two they average 15 (of 16) and it took 17.8-19.8k/s (docs/benchmarks.md, "Tried and dropped").
     maxInFlight: 2,
     onCommitted: () => {
       if (runsRouter) router.wake();

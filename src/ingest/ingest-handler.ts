@@ -27,24 +27,54 @@ export interface IngestDeps {
   applyHandshakeEffect: (source: CompiledSource, effect: HandshakeEffect) => Promise<void>;
 }
 
-// Headers that carry credentials are not stored with the event (the body and signatures are).
+// Headers that carry credentials are not stored with the event (the body and signatures are); the
+// name stays, with REDACTED as its value, so the stored request shows that something was removed.
 const REDACTED_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-gitlab-token'] as const;
+const REDACTED = '[redacted]';
 
 /**
- * The request's headers as stored: without the credential-bearing ones. Most requests carry none of
- * them, and then Node's own headers object is stored as it is (it is not changed after parsing),
- * without a copy per request.
+ * The request's headers as stored: credential-bearing ones (the usual ones and the source's own
+ * key header) redacted. Most requests carry none of them, and then Node's own headers object is
+ * stored as it is (it is not changed after parsing), without a copy per request.
  */
-function storedHeaders(all: IncomingHttpHeaders): Record<string, string | string[]> {
-  if (!REDACTED_HEADERS.some((name) => all[name] !== undefined)) {
+function storedHeaders(
+  all: IncomingHttpHeaders,
+  sourceHeaders: readonly string[],
+): Record<string, string | string[]> {
+  const redacted = (name: string) =>
+    (REDACTED_HEADERS as readonly string[]).includes(name) || sourceHeaders.includes(name);
+  if (
+    !REDACTED_HEADERS.some((name) => all[name] !== undefined) &&
+    !sourceHeaders.some((name) => all[name] !== undefined)
+  ) {
     return all as Record<string, string | string[]>;
   }
   const kept: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(all)) {
-    if (value !== undefined && !(REDACTED_HEADERS as readonly string[]).includes(name)) kept[name] = value;
+    if (value !== undefined) kept[name] = redacted(name) ? REDACTED : value;
   }
   return kept;
 }
+
+/** The request target as stored: the source's credential query parameters' values redacted. */
+function storedUrl(rawUrl: string, queryIndex: number, params: readonly string[]): string {
+  if (params.length === 0 || queryIndex === -1) return rawUrl;
+  const pairs = rawUrl.slice(queryIndex + 1).split('&');
+  let changed = false;
+  for (let i = 0; i < pairs.length; i++) {
+    const pair = pairs[i] as string;
+    const eq = pair.indexOf('=');
+    const rawName = eq === -1 ? pair : pair.slice(0, eq);
+    // Names decoded as URLSearchParams decodes them, which is how the verifier read the token.
+    const name = new URLSearchParams(`${rawName}=`).keys().next().value;
+    if (name !== undefined && params.includes(name)) {
+      pairs[i] = `${rawName}=${REDACTED}`;
+      changed = true;
+    }
+  }
+  return changed ? `${rawUrl.slice(0, queryIndex)}?${pairs.join('&')}` : rawUrl;
+}
+
 const CREDENTIAL_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
 const JSON_TYPE = /[/+]json\b/i;
 
@@ -104,7 +134,19 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
       return;
     }
 
-    let credentialId: string | null = segments[1] ? decodeURIComponent(segments[1]) : null;
+    let credentialId: string | null = null;
+    if (segments[1]) {
+      try {
+        credentialId = decodeURIComponent(segments[1]);
+      } catch {
+        sendError(
+          res,
+          'validation_failed',
+          'The credential id in the URL has a malformed percent-escape; expected [A-Za-z0-9_.:-]{1,200}.',
+        );
+        return;
+      }
+    }
     if (!credentialId && q !== -1) credentialId = new URLSearchParams(rawUrl.slice(q + 1)).get('id');
     if (credentialId !== null && !CREDENTIAL_ID.test(credentialId)) {
       sendError(res, 'validation_failed', 'The credential id in the URL must match [A-Za-z0-9_.:-]{1,200}.');
@@ -198,7 +240,7 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
     }
 
     const providerEventId = source.readEventId ? source.readEventId(request, parsed) : null;
-    const headers = storedHeaders(req.headers);
+    const headers = storedHeaders(req.headers, source.credentials.headers);
     const event: NewInboundEvent = {
       id: newId('event', nowMs) as EventId,
       projectId: source.projectId,
@@ -208,7 +250,7 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
       providerEventId,
       eventType: source.readEventType ? source.readEventType(request, parsed) : null,
       method: request.method,
-      url: rawUrl,
+      url: storedUrl(rawUrl, q, source.credentials.queryParams),
       headers,
       body,
       jsonValid,

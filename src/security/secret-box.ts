@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DATA_FILE_MODE, ensureDataDir } from './data-dir.ts';
 
 /**
  * Encrypts secrets and tokens at rest with AES-256-GCM. Each ciphertext carries the id of the key
@@ -72,14 +73,14 @@ export function createSecretBox(keys: ReadonlyArray<{ id: string; key: Buffer }>
 
 /**
  * Parses HOOKYARD_MASTER_KEY: one base64 key (id "k1"), or `kid:base64,kid:base64` with the
- * sealing key first. Empty: reads {dataDir}/master.key, creating it (mode 0600) on first start.
+ * sealing key first. Empty: reads {dataDir}/master.key, creating it (mode 0600, in a 0700 directory) on first start.
  */
 export function loadMasterKeys(spec: string, dataDir: string): Array<{ id: string; key: Buffer }> {
   if (spec.trim() === '') {
     const file = path.join(dataDir, 'master.key');
     if (!existsSync(file)) {
-      mkdirSync(dataDir, { recursive: true });
-      writeFileSync(file, `k1:${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+      ensureDataDir(dataDir);
+      writeFileSync(file, `k1:${randomBytes(32).toString('base64')}\n`, { mode: DATA_FILE_MODE, flag: 'wx' });
     }
     return parseKeyList(readFileSync(file, 'utf8').trim(), `${file}`);
   }

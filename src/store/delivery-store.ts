@@ -10,7 +10,7 @@
 import type { EndpointHealthState, HealthChangeReason } from '../domain/endpoint-health.ts';
 import type { AttemptId, DeliveryId, EndpointId, MessageId, ProjectId } from '../domain/ids.ts';
 import type { DeliveryErrorKind } from '../domain/retry-policy.ts';
-import type { Page } from './store.ts';
+import type { Page } from './page.ts';
 
 export const SIGNATURE_SCHEMES = ['standard-webhooks', 'standard-webhooks+hmac-sha256-hex'] as const;
 /** Standard Webhooks headers always; the second adds a plain hex HMAC of the body in `signatureHeader`. */

@@ -1,6 +1,6 @@
 /** The inbound part of the storage port: sources, inbound events (with their routing job), tenants. */
 import type { EventId, ProjectId, SourceId, TenantId } from '../domain/ids.ts';
-import type { Page } from './store.ts';
+import type { Page } from './page.ts';
 
 export interface SourceRecord {
   id: SourceId;

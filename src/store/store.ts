@@ -9,6 +9,9 @@ import type { ApiKeyId, ProjectId } from '../domain/ids.ts';
 import type { DeliveryStore } from './delivery-store.ts';
 import type { InboundStore } from './inbound-store.ts';
 import type { IntegrationStore } from './integration-store.ts';
+import type { Page } from './page.ts';
+
+export type { Page } from './page.ts';
 
 export interface ProjectRecord {
   id: ProjectId;
@@ -26,12 +29,6 @@ export interface ApiKeyRecord {
   keyHint: string;
   createdAtMs: number;
   revokedAtMs: number | null;
-}
-
-export interface Page<T> {
-  items: T[];
-  /** Pass as `after` to read the next page; null when this is the last page. */
-  nextCursor: string | null;
 }
 
 export interface ProjectStore {
@@ -58,8 +55,25 @@ export interface ProjectStore {
   putSetting(key: string, value: string, nowMs: number): Promise<void>;
 }
 
+/** What one store can do that another cannot; callers ask these, never which database it is. */
+export interface StoreCapabilities {
+  /**
+   * Several processes may share the store, so an endpoint's own limits (maxConcurrency,
+   * rateLimitPerSecond) hold across them only for the holder of its endpoint lease
+   * (holdEndpointLeases). False where one process owns the store: its worker's lanes suffice.
+   */
+  readonly endpointLeases: boolean;
+  /**
+   * The most inbound events one commit of insertInboundEvents should hold (PostgreSQL: the rows of
+   * one prepared statement, so a batch is one round trip); null where the store sets no bound.
+   */
+  readonly inboundEventsPerCommit: number | null;
+}
+
 export interface Store extends ProjectStore, InboundStore, DeliveryStore, IntegrationStore {
+  /** Which database: for logs and health answers only (behaviour asks `capabilities`). */
   readonly kind: 'sqlite' | 'postgres';
+  readonly capabilities: StoreCapabilities;
   /** Applies pending migrations; returns the versions applied. */
   migrate(): Promise<number[]>;
   /** Throws when the database cannot answer (readiness). */

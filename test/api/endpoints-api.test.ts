@@ -49,7 +49,11 @@ for (const kind of STORE_KINDS) {
       assert.equal(got.status, 200);
       assert.equal(got.body.url, 'https://receiver.example/hooks');
       assert.deepEqual(got.body.eventTypes, ['invoice.*', 'customer.created']);
-      assert.deepEqual(got.body.headers, { 'X-Team': 'billing' });
+      assert.deepEqual(
+        got.body.headers,
+        { 'X-Team': '[sealed]' },
+        'header values are sealed and shown masked',
+      );
       assert.equal(
         JSON.stringify(got.body).includes(created.body.secret),
         false,

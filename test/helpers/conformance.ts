@@ -3,9 +3,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The shared conformance data (../shared/conformance next to the repo): real signature vectors and
- * handshakes from providers' docs and official SDK tests. Tests cite each case's `source`. Missing
- * data fails the suites that read it (never a skip: a skipped conformance suite proves nothing).
+ * The providers' conformance data (../shared/conformance next to the repo, or
+ * HOOKYARD_CONFORMANCE_DIR): real signature vectors and handshakes from providers' docs and
+ * official SDK tests. Tests cite each case's `source`. Only the conformance suite
+ * (`npm run test:conformance`, the *-conformance.test.ts files) reads it; missing data fails that
+ * suite (never a skip: a skipped conformance suite proves nothing).
  */
 export interface ConformanceVector {
   id: string;
@@ -25,7 +27,9 @@ export interface ConformanceVector {
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CONFORMANCE_DIR = path.resolve(repoRoot, '..', 'shared', 'conformance');
+export const CONFORMANCE_DIR = path.resolve(
+  process.env.HOOKYARD_CONFORMANCE_DIR ?? path.join(repoRoot, '..', 'shared', 'conformance'),
+);
 export const VECTORS_FILE = path.join(CONFORMANCE_DIR, 'vectors.json');
 export const vectorsPresent = existsSync(VECTORS_FILE);
 

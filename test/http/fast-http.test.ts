@@ -32,6 +32,7 @@ async function answer(x: Exchange): Promise<void> {
     }
     return;
   }
+  if (x.url.startsWith('/in/slow')) await new Promise((r) => setTimeout(r, 100));
   const read = x.readBody(x.url.startsWith('/in/small') ? 8 : 1024 * 1024);
   let body: Buffer | null;
   try {
@@ -414,6 +415,18 @@ describe('fast HTTP path: on the wire', () => {
     d.send(post('/in/still', 'ok'));
     assert.equal(JSON.parse((await d.response()).body).body, 'ok');
     d.end();
+  });
+
+  it('a pipelined head cut short by the end of the stream is answered 400 after the request before it', async () => {
+    const c = new RawClient(port);
+    // The first is answered after the end has arrived.
+    c.send(`${post('/in/slow', 'ok')}POST /in/second HTTP/1.1\r\nho`);
+    c.socket.end();
+    const first = await c.response();
+    assert.equal(first.status, 200);
+    const second = await c.response();
+    assert.equal(second.status, 400, 'refused at once, as node:http does, not 408 at the head deadline');
+    assert.equal(await c.closedWithin(1000), true);
   });
 
   it('on shutdown: idle connections close at once, a busy one after its answer', async () => {

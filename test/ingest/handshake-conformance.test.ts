@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { completeHandshake } from '../../src/ingest/handshakes/complete-handshake.ts';
 import { detectHandshake } from '../../src/ingest/handshakes/detect-handshake.ts';
 import type { HandshakeSettings } from '../../src/ingest/handshakes/handshake-types.ts';
 import { compileVerifier } from '../../src/ingest/verification/compile-verifier.ts';
 import { getProviderPreset } from '../../src/ingest/verification/provider-presets.ts';
 import { lowerCaseHeaders, type RawRequest } from '../../src/ingest/verification/raw-request.ts';
+import { CONFORMANCE_DIR } from '../helpers/conformance.ts';
 
 interface ConformanceChallenge {
   provider: string;
@@ -25,16 +25,12 @@ interface ConformanceChallenge {
 }
 
 // Missing shared data fails with a clear message rather than skipping (see the vectors test).
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const challengesFile = path.join(path.resolve(repoRoot, '..', 'shared', 'conformance'), 'challenges.json');
+const challengesFile = path.join(CONFORMANCE_DIR, 'challenges.json');
 const present = existsSync(challengesFile);
 const cases: ConformanceChallenge[] = present ? JSON.parse(readFileSync(challengesFile, 'utf8')) : [];
 
 test('conformance challenges are present (14)', () => {
-  assert.ok(
-    present,
-    `conformance data not found at ${challengesFile} (expected ../shared/conformance next to ${repoRoot})`,
-  );
+  assert.ok(present, `conformance data not found at ${challengesFile}`);
   assert.equal(cases.length, 14, 'challenges.json should hold 14 handshakes');
 });
 

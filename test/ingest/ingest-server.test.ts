@@ -68,7 +68,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(shown.body.bodySha256, createHash('sha256').update(body).digest('hex'));
       assert.equal(shown.body.dedupeKey, 'id:d-1');
       assert.equal(shown.body.headers['x-github-delivery'], 'd-1');
-      assert.equal(shown.body.headers.authorization, undefined, 'credentials are not stored');
+      assert.equal(shown.body.headers.authorization, '[redacted]', 'credentials are not stored');
       const routed = await until(
         () => t.api('GET', `/api/v1/projects/${projectId}/events/${ack.id}`),
         (r) => r.body.routing.decided,

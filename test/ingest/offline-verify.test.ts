@@ -1,41 +1,34 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import Stripe from 'stripe';
 import { verifyCapturedRequest } from '../../src/ingest/verification/offline-verify.ts';
+import { QUOTED_EXAMPLES } from './preset-quoted-examples.ts';
 
-interface Vector {
-  id: string;
-  secret: string | { primary: string; secondary: string };
-  headers: Record<string, string>;
-  body: string;
-  now: number;
-}
+// A Stripe request signed by the stripe SDK (stripe.webhooks.generateTestHeaderString).
+const stripe = (() => {
+  const secret = 'whsec_offline_verify_test';
+  const body = '{"id":"evt_1","object":"event","type":"customer.created"}\n';
+  const timestamp = 1_700_000_000;
+  const header = new Stripe('sk_test_unused').webhooks.generateTestHeaderString({
+    payload: body,
+    secret,
+    timestamp,
+  });
+  return { secret, body, header, now: timestamp + 100 };
+})();
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const vectorsFile = path.join(path.resolve(repoRoot, '..', 'shared', 'conformance'), 'vectors.json');
-
-function vector(id: string): Vector {
-  assert.ok(existsSync(vectorsFile), `conformance data not found at ${vectorsFile}`);
-  const found = (JSON.parse(readFileSync(vectorsFile, 'utf8')) as Vector[]).find((v) => v.id === id);
-  assert.ok(found, `vector ${id} not in vectors.json`);
-  return found;
-}
-
-const stripe = vector('stripe-029');
 const stripeRequest = {
   method: 'POST',
   url: 'https://hooks.example.com/in/src_1',
   // Header names as a capture file might spell them.
-  headers: { 'STRIPE-SIGNATURE': stripe.headers['Stripe-Signature'] ?? '' },
+  headers: { 'STRIPE-SIGNATURE': stripe.header },
   body: stripe.body,
 };
 
 test('verifies a capture with header names in any case, at the given time', () => {
   const result = verifyCapturedRequest({
     provider: 'stripe',
-    secrets: [stripe.secret as string],
+    secrets: [stripe.secret],
     request: stripeRequest,
     nowSeconds: stripe.now,
   });
@@ -45,14 +38,14 @@ test('verifies a capture with header names in any case, at the given time', () =
 test('checks freshness when nowSeconds is given, and says so when it is not', () => {
   const later = verifyCapturedRequest({
     provider: 'stripe',
-    secrets: [stripe.secret as string],
+    secrets: [stripe.secret],
     request: stripeRequest,
     nowSeconds: stripe.now + 301,
   });
   assert.deepEqual(later, { valid: false, reason: 'timestamp outside tolerance (300 s)' });
   const whenever = verifyCapturedRequest({
     provider: 'stripe',
-    secrets: [stripe.secret as string],
+    secrets: [stripe.secret],
     request: stripeRequest,
   });
   assert.deepEqual(whenever, {
@@ -65,34 +58,37 @@ test('body_base64 carries exact bytes', () => {
   const { body, ...rest } = stripeRequest;
   const result = verifyCapturedRequest({
     provider: 'stripe',
-    secrets: [stripe.secret as string],
+    secrets: [stripe.secret],
     request: { ...rest, body_base64: Buffer.from(body).toString('base64') },
   });
   assert.equal(result.valid, true);
   const both = verifyCapturedRequest({
     provider: 'stripe',
-    secrets: [stripe.secret as string],
+    secrets: [stripe.secret],
     request: { ...stripeRequest, body_base64: 'AA==' },
   });
   assert.deepEqual(both, { valid: false, reason: 'request has both body and body_base64; give one' });
 });
 
-test('box secrets are positional: primary, then secondary', () => {
-  const v = vector('box-111');
-  const keys = v.secret as { primary: string; secondary: string };
+test('box secrets are positional: primary, then secondary', (t) => {
+  // box-node-sdk's own test request: its primary signature is made with SamplePrimaryKey.
+  const v = QUOTED_EXAMPLES.find((e) => e.provider === 'box');
+  assert.ok(v && v.nowSeconds !== null);
+  t.diagnostic(`source: ${v.source}`);
+  const [primary = '', secondary = ''] = v.secrets;
   const request = { method: 'POST', url: 'https://h.test/box', headers: v.headers, body: v.body };
   const inOrder = verifyCapturedRequest({
     provider: 'box',
-    secrets: [keys.primary, keys.secondary],
+    secrets: [primary, secondary],
     request,
-    nowSeconds: v.now,
+    nowSeconds: v.nowSeconds,
   });
-  assert.deepEqual(inOrder, { valid: true, detail: 'secondary signature matched with the secondary key' });
+  assert.deepEqual(inOrder, { valid: true, detail: 'primary signature matched with the primary key' });
   const swapped = verifyCapturedRequest({
     provider: 'box',
-    secrets: [keys.secondary, keys.primary],
+    secrets: [secondary, primary],
     request,
-    nowSeconds: v.now,
+    nowSeconds: v.nowSeconds,
   });
   assert.deepEqual(swapped, { valid: false, reason: 'no signature matched' });
 });

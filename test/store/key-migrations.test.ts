@@ -8,11 +8,13 @@ import { type DeliveryId, type EventId, newId, type ProjectId, type SourceId } f
 import type { AttemptRecord, ClaimedDelivery } from '../../src/store/delivery-store.ts';
 import type { NewInboundEvent } from '../../src/store/inbound-store.ts';
 import { PostgresDb } from '../../src/store/postgres/postgres-db.ts';
+import { postgresDialect } from '../../src/store/postgres/postgres-dialect.ts';
 import type { Db } from '../../src/store/sql/db.ts';
 import { EVENT_COLUMNS, toInboundEventRow } from '../../src/store/sql/inbound-queries.ts';
 import { migrate, readMigrations } from '../../src/store/sql/migrator.ts';
 import { createSqlStore } from '../../src/store/sql/sql-store.ts';
 import { SqliteDb } from '../../src/store/sqlite/sqlite-db.ts';
+import { sqliteDialect } from '../../src/store/sqlite/sqlite-dialect.ts';
 import type { Store } from '../../src/store/store.ts';
 import {
   createTestDatabase,
@@ -80,7 +82,7 @@ async function openBefore(
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hy-keymig-'));
   const pgDb = kind === 'postgres' ? await createTestDatabase() : null;
   const db: Db = pgDb ? new PostgresDb(pgDb.url, { poolSize: 2 }) : new SqliteDb(path.join(dir, 'h.db'));
-  const store = createSqlStore(db);
+  const store = createSqlStore(db, pgDb ? postgresDialect : sqliteDialect);
   const target = readMigrations(db.dialect).find((m) => m.name === name);
   assert.ok(target, `migration ${name} exists for ${kind}`);
   await migrate(db, { upTo: target.version - 1 });

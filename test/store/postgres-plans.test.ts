@@ -2,14 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import {
-  claimFilter,
   PG_COMPLETE_DELIVERIES,
   PG_HOT_PATH_SETTINGS,
+  PG_NOW_MS,
   PG_RELEASE_DELIVERIES,
   pgClaimSql,
   pgOutcomeRows,
   pgReleaseRows,
-} from '../../src/store/sql/delivery-queries.ts';
+} from '../../src/store/postgres/postgres-delivery-statements.ts';
+import { claimFilter } from '../../src/store/sql/delivery/claims.ts';
 import { openTestStore, type TestStore } from '../helpers/stores.ts';
 
 // Plans of the hot statements on PostgreSQL, checked with EXPLAIN on a table with a backlog: a
@@ -132,7 +133,7 @@ describe('PostgreSQL plans of the delivery hot path', () => {
     }
   });
   /** The claim as the worker runs it, and a claim of 100 due rows at 10,000,000. */
-  const CLAIM_SQL = toPg(pgClaimSql(claimFilter('postgres', '?', '?', true)));
+  const CLAIM_SQL = toPg(pgClaimSql(claimFilter(PG_NOW_MS, '?', '?', true)));
   // now (due, lease), excluded endpoint, excluded project, lease holder; window, endpoint limits,
   // default, project limits, limit, lease end
   const CLAIM_PARAMS = [10_000_000, 10_000_000, '', '', 'holder-1', 100, '{}', 100, '{}', 100, 20_000_000];

@@ -8,6 +8,7 @@ import type { ProjectId, SourceId } from '../../src/domain/ids.ts';
 import { createSqlStore } from '../../src/store/sql/sql-store.ts';
 import { BACKSTOP_AUTOCHECKPOINT_FRAMES } from '../../src/store/sqlite/checkpointer.ts';
 import { SqliteDb } from '../../src/store/sqlite/sqlite-db.ts';
+import { sqliteDialect } from '../../src/store/sqlite/sqlite-dialect.ts';
 import type { Store } from '../../src/store/store.ts';
 import { seedProject, seedSource, testInboundEvent } from '../helpers/stores.ts';
 
@@ -39,7 +40,7 @@ describe('SQLite checkpointer thread', () => {
       writerThread: true,
       checkpointerSettings: { activeIntervalMs: 2, restartFrames: 256 },
     });
-    store = createSqlStore(db);
+    store = createSqlStore(db, sqliteDialect);
     await store.migrate();
     projectId = await seedProject(store);
     sourceId = await seedSource(store, projectId);
@@ -85,7 +86,7 @@ describe('SQLite checkpointer thread', () => {
     await store.close();
     // close() stops the checkpointer and the writer thread; a fresh handle sees everything.
     db = new SqliteDb(file, { writerThread: true });
-    store = createSqlStore(db);
+    store = createSqlStore(db, sqliteDialect);
     const counted = await db.get<{ n: number }>('SELECT count(*) AS n FROM inbound_events');
     assert.equal(counted?.n, EVENTS + 50);
     const check = await db.get<{ integrity_check: string }>('PRAGMA integrity_check');

@@ -7,6 +7,7 @@ import { createSqlStore } from '../../src/store/sql/sql-store.ts';
 import { NEW_DATABASE_PAGE_SIZE } from '../../src/store/sqlite/connection.ts';
 import Database from '../../src/store/sqlite/driver.ts';
 import { SqliteDb } from '../../src/store/sqlite/sqlite-db.ts';
+import { sqliteDialect } from '../../src/store/sqlite/sqlite-dialect.ts';
 import { seedProject } from '../helpers/stores.ts';
 
 describe('SQLite page size', () => {
@@ -15,7 +16,7 @@ describe('SQLite page size', () => {
 
   async function pageSizeAfterMigrate(file: string): Promise<number> {
     const db = new SqliteDb(file, { writerThread: true });
-    const store = createSqlStore(db);
+    const store = createSqlStore(db, sqliteDialect);
     try {
       await store.migrate();
       // The database works at that page size: a write and a read back.

@@ -8,6 +8,7 @@ import { StoreUnavailableError } from '../../src/domain/errors.ts';
 import { newId, type ProjectId, type SourceId } from '../../src/domain/ids.ts';
 import { createSqlStore } from '../../src/store/sql/sql-store.ts';
 import { SqliteDb } from '../../src/store/sqlite/sqlite-db.ts';
+import { sqliteDialect } from '../../src/store/sqlite/sqlite-dialect.ts';
 import { EVENT_LOOP_HOLDER, WRITER_THREAD_HOLDER, WriteLock } from '../../src/store/sqlite/write-lock.ts';
 import type { Store } from '../../src/store/store.ts';
 import { seedProject, seedSource, testInboundEvent } from '../helpers/stores.ts';
@@ -58,7 +59,7 @@ describe('SQLite writer thread', () => {
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'hy-writer-'));
     db = new SqliteDb(path.join(dir, 'hookyard.db'), { writerThread: true });
-    store = createSqlStore(db);
+    store = createSqlStore(db, sqliteDialect);
     await store.migrate();
     projectId = await seedProject(store);
     sourceId = await seedSource(store, projectId);

@@ -12,7 +12,7 @@ import {
   type ParsedSignatureHeader,
   parseSignatureHeader,
 } from './signature-header.ts';
-import { compileSignedContent, renderSignedContent } from './signed-content.ts';
+import { compileSignedContent, MAX_SIGNED_HEAD_BYTES, renderSignedContent } from './signed-content.ts';
 import { isFresh, parseTimestampMs, toleranceReason } from './timestamp.ts';
 import type {
   ApiKeyScheme,
@@ -92,6 +92,9 @@ function compileSigned(scheme: SignedVerificationScheme, keys: VerifierKeys): Ve
     }
     const content = renderSignedContent(template, req, timestampText);
     if ('missingHeader' in content) return rejected(`missing header ${content.missingHeader}`);
+    if ('tooLarge' in content) {
+      return rejected(`signed content besides the body is larger than ${MAX_SIGNED_HEAD_BYTES} bytes`);
+    }
     return check(content.chunks, parsed.signatures, nowMs);
   };
 }

@@ -22,7 +22,23 @@ export interface SignedContentTemplate {
 
 export const TEMPLATE_PLACEHOLDERS = ['{method}', '{url}', '{body}', '{timestamp}', '{header:NAME}'] as const;
 
+/**
+ * Bounds on what one unauthenticated request can make the verifier hash: every live secret is run
+ * over the whole expansion, so the expansion must not grow with the template. The body appears
+ * once (its size is bounded by the source's maxBodyBytes); everything else together is capped per
+ * request. No provider signs more than four placeholders.
+ */
+export const MAX_SIGNED_CONTENT_CHARS = 1024;
+export const MAX_SIGNED_CONTENT_PLACEHOLDERS = 16;
+export const MAX_SIGNED_HEAD_BYTES = 64 * 1024;
+
 export function compileSignedContent(template: string, field = 'signedContent'): SignedContentTemplate {
+  if (template.length > MAX_SIGNED_CONTENT_CHARS) {
+    throw new HookyardError(
+      'validation_failed',
+      `${field} is ${template.length} characters; at most ${MAX_SIGNED_CONTENT_CHARS} are allowed`,
+    );
+  }
   const parts: TemplatePart[] = [];
   let literal = '';
   const flush = () => {
@@ -59,19 +75,32 @@ export function compileSignedContent(template: string, field = 'signedContent'):
     i = close + 1;
   }
   flush();
+  const placeholders = parts.filter((p) => p.kind !== 'literal').length;
+  if (placeholders > MAX_SIGNED_CONTENT_PLACEHOLDERS) {
+    throw new HookyardError(
+      'validation_failed',
+      `${field} has ${placeholders} placeholders; at most ${MAX_SIGNED_CONTENT_PLACEHOLDERS} placeholders are allowed`,
+    );
+  }
+  if (parts.filter((p) => p.kind === 'body').length > 1) {
+    throw new HookyardError('validation_failed', `${field} may contain {body} at most once`);
+  }
   return { source: template, parts, usesTimestamp: parts.some((p) => p.kind === 'timestamp') };
 }
 
 /**
- * The signed content of one request as a list of chunks, or the name of a missing header.
+ * The signed content of one request as a list of chunks, built once and fed to every secret's
+ * HMAC; or the name of a missing header; or `tooLarge` when the parts besides the body pass
+ * MAX_SIGNED_HEAD_BYTES (checked here, before any hashing).
  * `timestamp` is the raw timestamp text exactly as received (it is signed as sent, never re-formatted).
  */
 export function renderSignedContent(
   template: SignedContentTemplate,
   req: RawRequest,
   timestamp: string | undefined,
-): { chunks: Buffer[] } | { missingHeader: string } {
+): { chunks: Buffer[] } | { missingHeader: string } | { tooLarge: true } {
   const chunks: Buffer[] = [];
+  let headBytes = 0;
   for (const part of template.parts) {
     switch (part.kind) {
       case 'literal':
@@ -95,6 +124,10 @@ export function renderSignedContent(
         chunks.push(Buffer.from(value, 'utf8'));
         break;
       }
+    }
+    if (part.kind !== 'body') {
+      headBytes += (chunks[chunks.length - 1] as Buffer).length;
+      if (headBytes > MAX_SIGNED_HEAD_BYTES) return { tooLarge: true };
     }
   }
   return { chunks };

@@ -1,28 +1,13 @@
 import type { OffloadInput, OffloadJobName, OffloadOutput } from './offload-jobs.ts';
+import type { SqlExecutor, SyncExecutor } from './sql-executor.ts';
+
+export type { Dialect, SqlExecutor, SqlValue, SyncExecutor } from './sql-executor.ts';
 
 /**
  * The driver seam under the SQL store: everything above it is dialect-agnostic SQL written with
  * `?` placeholders; the PostgreSQL driver rewrites them to `$n`. Only the two files implementing
  * this interface import a database driver.
  */
-export type SqlValue = string | number | bigint | Buffer | null;
-export type Dialect = 'sqlite' | 'postgres';
-
-export interface SqlExecutor {
-  readonly dialect: Dialect;
-  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
-  get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
-  run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }>;
-}
-
-/** Statements run synchronously (SQLite only): the hot path's batch insert avoids a promise per row. */
-export interface SyncExecutor {
-  all<T>(sql: string, params?: readonly SqlValue[]): T[];
-  /** Rows one at a time, read as they are taken: stopping early reads no more. No other statement may run meanwhile. */
-  iterate<T>(sql: string, params?: readonly SqlValue[]): Generator<T, void, undefined>;
-  run(sql: string, params?: readonly SqlValue[]): { changes: number };
-}
-
 export interface Db extends SqlExecutor {
   /**
    * Where the driver is synchronous (SQLite), one transaction run without yielding; the returned

@@ -10,7 +10,7 @@ import {
   type SourceRecord,
   type TenantRecord,
 } from '../inbound-store.ts';
-import type { Page } from '../store.ts';
+import type { Page } from '../page.ts';
 import type { Db, SqlExecutor, SqlValue, SyncExecutor } from './db.ts';
 
 interface SourceRow {

@@ -1,11 +1,11 @@
-import type { SyncExecutor } from './db.ts';
 import {
   claimDueSync,
   completeDeliveriesSync,
   insertMessagesSync,
   releaseDeliveriesSync,
-} from './delivery-queries.ts';
+} from '../sqlite/sqlite-delivery-statements.ts';
 import { insertInboundEventRowsSync } from './inbound-queries.ts';
+import type { SyncExecutor } from './sql-executor.ts';
 
 /**
  * Write jobs a driver may run off the event loop (SQLite's writer thread): each is synchronous

@@ -1,5 +1,6 @@
 import type { ApiKeyId, ProjectId } from '../../domain/ids.ts';
-import type { ApiKeyRecord, Page, ProjectRecord, ProjectStore } from '../store.ts';
+import type { Page } from '../page.ts';
+import type { ApiKeyRecord, ProjectRecord, ProjectStore } from '../store.ts';
 import type { Db } from './db.ts';
 
 interface ProjectRow {

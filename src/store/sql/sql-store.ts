@@ -5,14 +5,20 @@ import { createInboundQueries } from './inbound-queries.ts';
 import { createIntegrationQueries } from './integration-queries.ts';
 import { migrate } from './migrator.ts';
 import { createProjectQueries } from './project-queries.ts';
+import type { SqlDialect } from './sql-dialect.ts';
 
-/** The Store over either driver. Area query modules are dialect-agnostic; dialect forks live inside them. */
-export function createSqlStore(db: Db): Store {
+/**
+ * The Store over a driver and its dialect (the statements that differ by database, chosen here
+ * once); the area query modules are dialect-agnostic.
+ */
+export function createSqlStore(db: Db, dialect: SqlDialect): Store {
+  if (db.dialect !== dialect.name) throw new Error(`a ${db.dialect} driver with the ${dialect.name} dialect`);
   const store: Store = {
-    kind: db.dialect,
+    kind: dialect.name,
+    capabilities: dialect.capabilities,
     ...createProjectQueries(db),
     ...createInboundQueries(db),
-    ...createDeliveryQueries(db),
+    ...createDeliveryQueries(db, dialect),
     ...createIntegrationQueries(db),
     migrate: () => migrate(db),
     async ping() {

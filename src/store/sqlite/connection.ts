@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreUnavailableError } from '../../domain/errors.ts';
+import { createPrivateFile } from '../../security/data-dir.ts';
 import type { SqlValue, SyncExecutor } from '../sql/db.ts';
 import Database from './driver.ts';
 
@@ -24,6 +25,9 @@ export class SqliteConnection implements SyncExecutor {
 
   /** `synchronous` NORMAL leaves the WAL fsync to the caller (see wal-sync.ts); FULL fsyncs in COMMIT. */
   constructor(file: string, options: { synchronous: 'NORMAL' | 'FULL'; setWalMode: boolean }) {
+    // Created 0600 before SQLite opens it: SQLite would make it 0644 under the usual umask, and
+    // gives the -wal and -shm files the database file's mode.
+    if (file !== ':memory:' && file !== '') createPrivateFile(file);
     this.db = new Database(file);
     if (options.setWalMode) {
       // A new database's page size: it takes effect only while the file is empty, so it comes

@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { ensureDataDir } from '../../security/data-dir.ts';
 import type { Db, SqlExecutor, SqlValue, SyncExecutor } from '../sql/db.ts';
 import type { OffloadInput, OffloadJobName, OffloadOutput } from '../sql/offload-jobs.ts';
 import {
@@ -55,7 +55,7 @@ export class SqliteDb implements Db {
   ) => Promise<OffloadOutput<K>>;
 
   constructor(file: string, options: SqliteDbOptions = {}) {
-    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    if (file !== ':memory:') ensureDataDir(path.dirname(file));
     const asyncFsync = (options.durability ?? 'async-fsync') === 'async-fsync' && file !== ':memory:';
     const synchronous = asyncFsync ? 'NORMAL' : 'FULL';
     this.conn = new SqliteConnection(file, { synchronous, setWalMode: true });
