@@ -4,8 +4,9 @@ import {
   type EventFieldSource,
 } from '../ingest/verification/event-field.ts';
 import { parseJsonBody } from '../ingest/verification/json-body.ts';
+import { compileJsonPath } from '../ingest/verification/json-path.ts';
 import { getProviderPreset } from '../ingest/verification/provider-presets.ts';
-import type { RawRequest } from '../ingest/verification/raw-request.ts';
+import { headerValue, type RawRequest } from '../ingest/verification/raw-request.ts';
 import type { Locator, TriggerDefinition } from './integration-definition.ts';
 
 /**
@@ -30,6 +31,25 @@ export function locatorToField(locator: Locator): EventFieldSource {
   return { from: 'body-sha256' };
 }
 
+/** A filter's field as text: strings, numbers and booleans (`in: [true]`) compare by their text. */
+function compileFilterFieldReader(
+  field: { header: string } | { jsonPath: string },
+): (req: RawRequest, json: unknown) => string | null {
+  if ('header' in field) {
+    const name = field.header.toLowerCase();
+    return (req) => headerValue(req, name) ?? null;
+  }
+  const path = compileJsonPath(field.jsonPath);
+  return (_req, json) => {
+    const value = path.read(json);
+    return typeof value === 'string' ||
+      typeof value === 'boolean' ||
+      (typeof value === 'number' && Number.isFinite(value))
+      ? String(value)
+      : null;
+  };
+}
+
 export function compileTriggerEventReader(trigger: TriggerDefinition): TriggerEventReader {
   const preset = trigger.verification?.provider
     ? getProviderPreset(trigger.verification.provider)
@@ -42,13 +62,7 @@ export function compileTriggerEventReader(trigger: TriggerDefinition): TriggerEv
   const filter = trigger.filter;
   const allowedTypes = filter?.eventType ? new Set(filter.eventType) : null;
   const field = filter?.field;
-  const readField = field
-    ? compileEventFieldReader([
-        'header' in field
-          ? { from: 'header', name: field.header.toLowerCase() }
-          : { from: 'json', path: field.jsonPath },
-      ])
-    : null;
+  const readField = field ? compileFilterFieldReader(field) : null;
   const allowedValues = field ? new Set(field.in.map((v) => String(v))) : null;
   return {
     readEventId,
