@@ -232,8 +232,13 @@ for (const kind of STORE_KINDS) {
         list.body.items.some((i: { key: string }) => i.key === 'acme'),
         false,
       );
-      const stripe = list.body.items.find((i: { key: string }) => i.key === 'stripe');
-      assert.equal(stripe.settings.clientIdSet, false);
+      const slack = list.body.items.find((i: { key: string }) => i.key === 'slack');
+      assert.deepEqual(slack.settings, {
+        clientIdSet: false,
+        clientSecretSet: false,
+        settings: { signingSecret: false },
+      });
+      assert.equal(slack.appWebhookUrl, null);
       assert.equal((await t.api('PUT', `${own}/acme/settings`, { key: otherKey, body: {} })).status, 404);
     });
 
