@@ -144,5 +144,6 @@ async function builtInComponents(context: ComponentContext): Promise<Component[]
     onRouted: createInboundForwarder({ store: context.store, publisher: delivery.publisher }),
     hasFollowUp: (projectId) => presence.hasEndpoints(projectId),
   });
-  return [delivery, ingest];
+  const { createIntegrationsComponent } = await import('./integrations/integrations-component.ts');
+  return [delivery, ingest, createIntegrationsComponent(context)];
 }

@@ -11,6 +11,10 @@ export const ERROR_CATALOGUE = {
   unauthorized: { status: 401, title: 'A valid bearer key is required.' },
   forbidden: { status: 403, title: 'The key may not perform this action.' },
   conflict: { status: 409, title: 'The request conflicts with the current state.' },
+  integration_key_reserved: {
+    status: 409,
+    title: 'The key belongs to a shipped integration; a project definition needs another key.',
+  },
   payload_too_large: { status: 413, title: 'The body is larger than the limit.' },
   signature_invalid: { status: 401, title: 'The webhook signature did not verify.' },
   handshake_failed: { status: 403, title: 'The subscription handshake was refused.' },

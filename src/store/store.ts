@@ -8,6 +8,7 @@
 import type { ApiKeyId, ProjectId } from '../domain/ids.ts';
 import type { DeliveryStore } from './delivery-store.ts';
 import type { InboundStore } from './inbound-store.ts';
+import type { IntegrationStore } from './integration-store.ts';
 import type { Page } from './page.ts';
 
 export type { Page } from './page.ts';
@@ -69,7 +70,7 @@ export interface StoreCapabilities {
   readonly inboundEventsPerCommit: number | null;
 }
 
-export interface Store extends ProjectStore, InboundStore, DeliveryStore {
+export interface Store extends ProjectStore, InboundStore, DeliveryStore, IntegrationStore {
   /** Which database: for logs and health answers only (behaviour asks `capabilities`). */
   readonly kind: 'sqlite' | 'postgres';
   readonly capabilities: StoreCapabilities;

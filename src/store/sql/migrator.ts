@@ -22,9 +22,12 @@ export function readMigrations(dialect: Db['dialect']): Migration[] {
     if (!m) continue;
     out.push({ version: Number(m[1]), name: m[2] ?? file, sql: readFileSync(path.join(dir, file), 'utf8') });
   }
+  // Numbers are unique and increasing. A gap is allowed: each database records the versions it
+  // applied, so a lower-numbered migration that arrives after a higher one still runs.
   out.forEach((m, i) => {
-    if (m.version !== i + 1)
-      throw new Error(`migrations for ${dialect} are not numbered 001, 002, …: ${m.version}`);
+    const previous = out[i - 1];
+    if (m.version < 1 || (previous && m.version <= previous.version))
+      throw new Error(`migrations for ${dialect} must have unique numbers from 001 up: ${m.version}`);
   });
   return out;
 }

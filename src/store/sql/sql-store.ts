@@ -2,6 +2,7 @@ import type { Store } from '../store.ts';
 import type { Db } from './db.ts';
 import { createDeliveryQueries } from './delivery-queries.ts';
 import { createInboundQueries } from './inbound-queries.ts';
+import { createIntegrationQueries } from './integration-queries.ts';
 import { migrate } from './migrator.ts';
 import { createProjectQueries } from './project-queries.ts';
 import type { SqlDialect } from './sql-dialect.ts';
@@ -18,6 +19,7 @@ export function createSqlStore(db: Db, dialect: SqlDialect): Store {
     ...createProjectQueries(db),
     ...createInboundQueries(db),
     ...createDeliveryQueries(db, dialect),
+    ...createIntegrationQueries(db),
     migrate: () => migrate(db),
     async ping() {
       await db.get('SELECT 1 AS ok');
