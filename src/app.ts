@@ -22,6 +22,9 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** Registers more API routes (each issue's area adds one). Runs inside the authenticated scope. */
 export type ApiModule = (api: FastifyInstance) => void;
 
+/** Registers pages served without an API key (the console's static files), as a Fastify plugin. */
+export type PageModule = (app: FastifyInstance) => Promise<void>;
+
 export interface AppDeps {
   config: Pick<Config, 'apiBodyLimitBytes' | 'publicBaseUrl'> & Partial<Pick<Config, 'fastHttp'>>;
   store: Store;
@@ -34,6 +37,7 @@ export interface AppDeps {
   /** Raw routes tried before Fastify, on the real socket (not through inject). */
   rawRoutes?: RawRoute[];
   apiModules?: ApiModule[];
+  pageModules?: PageModule[];
   /** False on processes whose roles exclude `api`: only health routes and raw routes are served. */
   managementApi?: boolean;
 }
@@ -104,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerHealthRoutes(app, { store: deps.store, isShuttingDown: deps.isShuttingDown ?? (() => false) });
   if (deps.managementApi === false) return app;
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  for (const module of deps.pageModules ?? []) await app.register(module);
 
   const authenticate = createAuthenticate({ store: deps.store, adminKeyHash: deps.adminKeyHash });
   await app.register(async (api) => {

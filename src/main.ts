@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { type ApiModule, buildApp, type RawRoute } from './app.ts';
+import { type ApiModule, buildApp, type PageModule, type RawRoute } from './app.ts';
 import type { Config } from './config.ts';
 import { type Clock, systemClock } from './domain/clock.ts';
 import { createProjectService } from './projects/project-service.ts';
@@ -13,6 +13,7 @@ import type { Store } from './store/store.ts';
 export interface Component {
   rawRoutes?: RawRoute[];
   apiModules?: ApiModule[];
+  pageModules?: PageModule[];
   start?(): Promise<void>;
   /** Stop taking new work, finish what is in flight. */
   stop?(): Promise<void>;
@@ -87,6 +88,7 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
     isShuttingDown: () => shuttingDown,
     rawRoutes: components.flatMap((c) => c.rawRoutes ?? []),
     apiModules: config.roles.includes('api') ? components.flatMap((c) => c.apiModules ?? []) : [],
+    pageModules: config.roles.includes('api') ? components.flatMap((c) => c.pageModules ?? []) : [],
     managementApi: config.roles.includes('api'),
   });
   for (const c of components) await c.start?.();
@@ -145,5 +147,6 @@ async function builtInComponents(context: ComponentContext): Promise<Component[]
     hasFollowUp: (projectId) => presence.hasEndpoints(projectId),
   });
   const { createIntegrationsComponent } = await import('./integrations/integrations-component.ts');
-  return [delivery, ingest, createIntegrationsComponent(context)];
+  const { createConsoleRoutes } = await import('./console/console-routes.ts');
+  return [delivery, ingest, createIntegrationsComponent(context), { pageModules: [createConsoleRoutes()] }];
 }
