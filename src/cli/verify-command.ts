@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type CapturedRequest, verifyCapturedRequest } from '../ingest/verification/offline-verify.ts';
 import { PROVIDER_NAMES } from '../ingest/verification/provider-presets.ts';
-import type { CliCommand } from './extra-commands.ts';
+import type { CliCommand } from './cli-command.ts';
 
 export const VERIFY_HELP = `Usage: hookyard verify --provider NAME (--secret S)… [--public-key K] --request FILE [--now UNIXSECONDS | --no-freshness]
 
