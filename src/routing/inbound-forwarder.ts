@@ -76,6 +76,20 @@ export function createInboundForwarder(deps: {
   store: Pick<Store, 'getInboundEvent' | 'getSourceForIngest' | 'listEndpointRoutes'>;
   publisher: MessagePublisher;
 }): InboundForwarder {
+  // Reads of a project's endpoints in flight, shared by the events of one routing pass. Never kept
+  // once answered: a pass starts after its events were committed, so a read it starts sees every
+  // endpoint the events' inserts saw; a kept answer could predate an endpoint.
+  const reading = new Map<ProjectId, Promise<boolean>>();
+  function hasEndpoints(projectId: ProjectId): Promise<boolean> {
+    let read = reading.get(projectId);
+    if (!read) {
+      read = deps.store.listEndpointRoutes(projectId).then((routes) => routes.length > 0);
+      reading.set(projectId, read);
+      const forget = () => reading.delete(projectId);
+      read.then(forget, forget);
+    }
+    return read;
+  }
   async function read(projectId: ProjectId, eventId: EventId) {
     const event = await deps.store.getInboundEvent(projectId, eventId);
     if (!event) return null;
@@ -86,6 +100,8 @@ export function createInboundForwarder(deps: {
     name: 'forwarder',
     hasFollowUp: () => false,
     async handle({ event: summary, projectId, tenantId }) {
+      // Another subscriber asked for this project's events: no endpoint, no message.
+      if (!(await hasEndpoints(projectId))) return;
       const found = await read(projectId, summary.id);
       if (!found) return;
       await deps.publisher.publish({
