@@ -151,11 +151,24 @@ export const EVENT_COLUMNS =
  * process_status of an event ingest decided ('done') becomes a routing job ('pending') when the
  * project has an enabled endpoint at the insert: the statement reads the endpoints committed before
  * it, by any process, so forwarding never depends on what this process has cached. Its two values
- * are the decided process status and the project id (toInboundEventRow).
+ * are the row's process status and, again, its project id (withStatusCheck).
  */
 const PROCESS_STATUS_MARK =
   "CASE WHEN ? = 'pending' OR EXISTS (SELECT 1 FROM endpoints WHERE project_id = ? AND enabled = 1) THEN 'pending' ELSE 'done' END";
-const ROW_MARKS = `(${[...Array.from({ length: 16 }, () => '?'), PROCESS_STATUS_MARK, '?', '?'].join(', ')})`;
+const PROCESS_STATUS_AT = 16;
+const PROJECT_ID_AT = 1;
+const ROW_MARKS = `(${[
+  ...Array.from({ length: PROCESS_STATUS_AT }, () => '?'),
+  PROCESS_STATUS_MARK,
+  '?',
+  '?',
+].join(', ')})`;
+
+/** A row's values as INSERT_EVENT takes them: the project id once more, for the status check. */
+function withStatusCheck(row: SqlValue[]): SqlValue[] {
+  row.splice(PROCESS_STATUS_AT + 1, 0, row[PROJECT_ID_AT] as SqlValue);
+  return row;
+}
 const INSERT_EVENT = `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${ROW_MARKS} ON CONFLICT (source_id, dedupe_key) DO NOTHING`;
 // PostgreSQL: a multi-row INSERT of at most this many rows (a round trip per row would dominate),
 // so the statements, one text per row count, stay few enough to prepare (postgres-db.ts).
@@ -206,7 +219,6 @@ export function toInboundEventRow(e: NewInboundEvent): SqlValue[] {
     e.decided ? e.decided.tenantId : null,
     e.decided ? e.decided.status : 'received',
     e.decided ? 'done' : 'pending',
-    e.projectId,
     e.receivedAtMs,
     e.receivedAtMs,
   ];
@@ -268,7 +280,7 @@ export function insertInboundEventRowsSync(
   rows: readonly SqlValue[][],
 ): Array<string | null> {
   return rows.map((row) => {
-    if (tx.run(INSERT_EVENT, withBodyBuffer(row)).changes > 0) return null;
+    if (tx.run(INSERT_EVENT, withStatusCheck(withBodyBuffer(row))).changes > 0) return null;
     const existing = tx.all<{ id: string }>(EXISTING_EVENT, [row[2] as string, row[3] as string])[0];
     return existing?.id ?? (row[0] as string);
   });
@@ -313,7 +325,7 @@ async function insertManyPg(tx: SqlExecutor, events: readonly NewInboundEvent[])
     const chunk = events.slice(i, i + PG_STATEMENT_ROWS);
     const inserted = await tx.all<{ id: string }>(
       pgInsertText[chunk.length] as string,
-      chunk.flatMap((e) => toInboundEventRow(e)),
+      chunk.flatMap((e) => withStatusCheck(toInboundEventRow(e))),
     );
     const fresh = new Set(inserted.map((r) => r.id));
     const missing = chunk.filter((e) => !fresh.has(e.id));
