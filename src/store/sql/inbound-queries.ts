@@ -148,27 +148,43 @@ const LISTED_COLUMNS = `${SUMMARY_COLUMNS}, CASE WHEN json_valid = ${JSON_UNCHEC
 export const EVENT_COLUMNS =
   'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, headers, body, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_after_ms, received_at_ms';
 /**
- * process_status of an event ingest decided ('done') becomes a routing job ('pending') when the
- * project has an enabled endpoint at the insert: the statement reads the endpoints committed before
- * it, by any process, so forwarding never depends on what this process has cached. Its two values
- * are the row's process status and, again, its project id (withStatusCheck).
+ * An event ingest decided (process_status 'done') still becomes a routing job ('pending') when its
+ * project has an enabled endpoint at the insert: the check reads the endpoints committed before
+ * it, by any process, so forwarding never depends on what a process has cached. PostgreSQL makes it
+ * in each row's VALUES (PG_PROCESS_STATUS_MARK; no extra round trip); SQLite once per batch, in the
+ * batch's transaction (projectsWithEndpointsSync), which cost less than a probe per row.
  */
-const PROCESS_STATUS_MARK =
-  "CASE WHEN ? = 'pending' OR EXISTS (SELECT 1 FROM endpoints WHERE project_id = ? AND enabled = 1) THEN 'pending' ELSE 'done' END";
 const PROCESS_STATUS_AT = 16;
 const PROJECT_ID_AT = 1;
-const ROW_MARKS = `(${[
+const PG_PROCESS_STATUS_MARK =
+  "CASE WHEN ? = 'pending' OR EXISTS (SELECT 1 FROM endpoints WHERE project_id = ? AND enabled = 1) THEN 'pending' ELSE 'done' END";
+const ROW_MARKS = `(${Array.from({ length: 19 }, () => '?').join(', ')})`;
+const PG_ROW_MARKS = `(${[
   ...Array.from({ length: PROCESS_STATUS_AT }, () => '?'),
-  PROCESS_STATUS_MARK,
+  PG_PROCESS_STATUS_MARK,
   '?',
   '?',
 ].join(', ')})`;
 
-/** A row's values as INSERT_EVENT takes them: the project id once more, for the status check. */
+/** A row's values as PG_ROW_MARKS takes them: the project id once more, for the status check. */
 function withStatusCheck(row: SqlValue[]): SqlValue[] {
   row.splice(PROCESS_STATUS_AT + 1, 0, row[PROJECT_ID_AT] as SqlValue);
   return row;
 }
+
+/** Of the projects of a batch's decided rows, those with an enabled endpoint (SQLite, in the batch's transaction). */
+function projectsWithEndpointsSync(tx: SyncExecutor, rows: readonly SqlValue[][]): Set<string> {
+  const decided = new Set<string>();
+  for (const row of rows) if (row[PROCESS_STATUS_AT] === 'done') decided.add(row[PROJECT_ID_AT] as string);
+  if (decided.size === 0) return decided;
+  const ids = [...decided];
+  const found = tx.all<{ project_id: string }>(
+    `SELECT DISTINCT project_id FROM endpoints WHERE project_id IN (${ids.map(() => '?').join(', ')}) AND enabled = 1`,
+    ids,
+  );
+  return new Set(found.map((r) => r.project_id));
+}
+
 const INSERT_EVENT = `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${ROW_MARKS} ON CONFLICT (source_id, dedupe_key) DO NOTHING`;
 // PostgreSQL: a multi-row INSERT of at most this many rows (a round trip per row would dominate),
 // so the statements, one text per row count, stay few enough to prepare (postgres-db.ts).
@@ -279,8 +295,10 @@ export function insertInboundEventRowsSync(
   tx: SyncExecutor,
   rows: readonly SqlValue[][],
 ): Array<string | null> {
+  const forwarded = projectsWithEndpointsSync(tx, rows);
   return rows.map((row) => {
-    if (tx.run(INSERT_EVENT, withStatusCheck(withBodyBuffer(row))).changes > 0) return null;
+    if (forwarded.has(row[PROJECT_ID_AT] as string)) row[PROCESS_STATUS_AT] = 'pending';
+    if (tx.run(INSERT_EVENT, withBodyBuffer(row)).changes > 0) return null;
     const existing = tx.all<{ id: string }>(EXISTING_EVENT, [row[2] as string, row[3] as string])[0];
     return existing?.id ?? (row[0] as string);
   });
@@ -300,7 +318,7 @@ function toInsertResults(
 const pgInsertText = Array.from(
   { length: PG_STATEMENT_ROWS + 1 },
   (_, rows) =>
-    `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${Array.from({ length: rows }, () => ROW_MARKS).join(', ')} ON CONFLICT (source_id, dedupe_key) DO NOTHING RETURNING id`,
+    `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${Array.from({ length: rows }, () => PG_ROW_MARKS).join(', ')} ON CONFLICT (source_id, dedupe_key) DO NOTHING RETURNING id`,
 );
 
 /**
