@@ -14,7 +14,7 @@ const INBOUND_CHANNEL = 'hookyard_inbound';
 export interface IngestComponent extends Component {
   /** Sources' management (the composition root serves it as API routes). */
   readonly sources: SourceService;
-  /** Asks the router for a pass now (a requeued routing job is waiting). */
+  /** Asks a router for a pass now (a requeued routing job is waiting): this process's, or another's. */
   wakeRouter(): void;
 }
 
@@ -78,7 +78,10 @@ export function createIngestComponent(
         ]
       : [],
     sources,
-    wakeRouter: () => router.wake(),
+    wakeRouter: () => {
+      if (runsRouter) router.wake();
+      else void store.notify?.(INBOUND_CHANNEL, '').catch(() => {});
+    },
     async start() {
       if (!runsRouter) return;
       router.start();
