@@ -150,27 +150,23 @@ export const EVENT_COLUMNS =
 /**
  * An event ingest decided (process_status 'done') still becomes a routing job ('pending') when its
  * project has an enabled endpoint at the insert: the check reads the endpoints committed before
- * it, by any process, so forwarding never depends on what a process has cached. PostgreSQL makes it
- * in each row's VALUES (PG_PROCESS_STATUS_MARK; no extra round trip); SQLite once per batch, in the
- * batch's transaction (projectsWithEndpointsSync), which cost less than a probe per row.
+ * it, by any process, so forwarding never depends on what a process has cached. SQLite makes it
+ * once per batch, in the batch's transaction (projectsWithEndpointsSync); PostgreSQL in the
+ * statement itself, for each row (pgInsertText), with no extra round trip and no extra parameter
+ * (a statement of PG_STATEMENT_ROWS rows stays small enough to prepare).
  */
 const PROCESS_STATUS_AT = 16;
 const PROJECT_ID_AT = 1;
-const PG_PROCESS_STATUS_MARK =
-  "CASE WHEN ? = 'pending' OR EXISTS (SELECT 1 FROM endpoints WHERE project_id = ? AND enabled = 1) THEN 'pending' ELSE 'done' END";
 const ROW_MARKS = `(${Array.from({ length: 19 }, () => '?').join(', ')})`;
-const PG_ROW_MARKS = `(${[
-  ...Array.from({ length: PROCESS_STATUS_AT }, () => '?'),
-  PG_PROCESS_STATUS_MARK,
-  '?',
-  '?',
-].join(', ')})`;
-
-/** A row's values as PG_ROW_MARKS takes them: the project id once more, for the status check. */
-function withStatusCheck(row: SqlValue[]): SqlValue[] {
-  row.splice(PROCESS_STATUS_AT + 1, 0, row[PROJECT_ID_AT] as SqlValue);
-  return row;
-}
+/** A row of the VALUES list PostgreSQL's insert selects from: typed where a column is not text. */
+const PG_ROW_MARKS = `(${Array.from({ length: 19 }, (_, i) => (i === 9 ? '?::bytea' : i === 10 ? '?::smallint' : i >= 17 ? '?::bigint' : '?')).join(', ')})`;
+const PG_SELECTED = EVENT_COLUMNS.split(', ')
+  .map((c) =>
+    c === 'process_status'
+      ? "CASE WHEN v.process_status = 'pending' OR EXISTS (SELECT 1 FROM endpoints e WHERE e.project_id = v.project_id AND e.enabled = 1) THEN 'pending' ELSE 'done' END"
+      : `v.${c}`,
+  )
+  .join(', ');
 
 /** Of the projects of a batch's decided rows, those with an enabled endpoint (SQLite, in the batch's transaction). */
 function projectsWithEndpointsSync(tx: SyncExecutor, rows: readonly SqlValue[][]): Set<string> {
@@ -314,11 +310,15 @@ function toInsertResults(
   });
 }
 
-/** The multi-row INSERT of `rows` events, one text per row count (prepared after a few runs). */
+/**
+ * The multi-row INSERT of `rows` events, one text per row count (prepared after a few runs). It
+ * selects from the rows' VALUES so each row's process status can look at its project's endpoints
+ * (`WHERE true` keeps ON CONFLICT from reading as a join's ON).
+ */
 const pgInsertText = Array.from(
   { length: PG_STATEMENT_ROWS + 1 },
   (_, rows) =>
-    `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${Array.from({ length: rows }, () => PG_ROW_MARKS).join(', ')} ON CONFLICT (source_id, dedupe_key) DO NOTHING RETURNING id`,
+    `INSERT INTO inbound_events (${EVENT_COLUMNS}) SELECT ${PG_SELECTED} FROM (VALUES ${Array.from({ length: rows }, () => PG_ROW_MARKS).join(', ')}) AS v (${EVENT_COLUMNS}) WHERE true ON CONFLICT (source_id, dedupe_key) DO NOTHING RETURNING id`,
 );
 
 /**
@@ -343,7 +343,7 @@ async function insertManyPg(tx: SqlExecutor, events: readonly NewInboundEvent[])
     const chunk = events.slice(i, i + PG_STATEMENT_ROWS);
     const inserted = await tx.all<{ id: string }>(
       pgInsertText[chunk.length] as string,
-      chunk.flatMap((e) => withStatusCheck(toInboundEventRow(e))),
+      chunk.flatMap((e) => toInboundEventRow(e)),
     );
     const fresh = new Set(inserted.map((r) => r.id));
     const missing = chunk.filter((e) => !fresh.has(e.id));
