@@ -149,3 +149,52 @@ for (const kind of STORE_KINDS) {
     });
   });
 }
+
+for (const kind of STORE_KINDS) {
+  describe(`a subscriber that fails (${kind})`, () => {
+    let t: TestHookyard;
+    let receiver: TestReceiver;
+    const failedOnce = new Set<string>();
+    const took: string[] = [];
+    const flaky: RoutedEventSubscriber = {
+      name: 'flaky',
+      hasFollowUp: () => false,
+      async handle({ event }) {
+        if (!failedOnce.has(event.id)) {
+          failedOnce.add(event.id);
+          throw new Error('not yet');
+        }
+        took.push(event.id);
+      },
+    };
+    before(async () => {
+      t = await startTestHookyard(kind, {}, { components: [{ routedEventSubscribers: [flaky] }] });
+      receiver = await startReceiver();
+    });
+    after(async () => {
+      await t.cleanup();
+      await receiver.close();
+    });
+
+    it('gets the event again, and the other subscribers do not repeat what they did', async () => {
+      const projectId = await project(t, 'flaky');
+      const endpoint = await t.api('POST', `/api/v1/projects/${projectId}/endpoints`, {
+        body: { url: `${receiver.url}/flaky` },
+      });
+      assert.equal(endpoint.status, 201);
+      const sourceId = await source(t, projectId);
+      const ids = [await ingest(t, sourceId, { id: 'f1' }), await ingest(t, sourceId, { id: 'f2' })];
+      await until('both events, retried', () => (took.length === 2 ? true : undefined));
+      assert.deepEqual([...took].sort(), [...ids].sort());
+      const detail = await t.api('GET', `/api/v1/projects/${projectId}/events/${ids[0]}`);
+      assert.equal(detail.body.routing.attempts, 2);
+      await receiver.waitFor(2, 10_000);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(
+        receiver.received.map((r) => JSON.parse(r.body).payload.eventId).sort(),
+        [...ids].sort(),
+        'one message per event, though the forwarder ran twice',
+      );
+    });
+  });
+}
