@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { type ApiModule, buildApp, type RawRoute } from './app.ts';
+import { type ApiModule, buildApp, type RawRoute, type SdkModule } from './app.ts';
 import type { Config } from './config.ts';
 import { type Clock, systemClock } from './domain/clock.ts';
 import { createProjectService } from './projects/project-service.ts';
@@ -8,11 +8,14 @@ import { secureDataDir } from './security/data-dir.ts';
 import { createSecretBox, loadMasterKeys, type SecretBox } from './security/secret-box.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
+import { createUserTokens, type UserTokens } from './users/user-tokens.ts';
 
 /** A part of the process with a lifecycle (ingest committer, delivery workers…). */
 export interface Component {
   rawRoutes?: RawRoute[];
   apiModules?: ApiModule[];
+  /** Routes under /projects/{projectId}/sdk/…, for one user (request.sdkUser) by user token. */
+  sdkModules?: SdkModule[];
   start?(): Promise<void>;
   /** Stop taking new work, finish what is in flight. */
   stop?(): Promise<void>;
@@ -24,6 +27,8 @@ export interface ComponentContext {
   secrets: SecretBox;
   clock: Clock;
   logger: Logger;
+  /** Verifies and mints user tokens (the SDK routes' authentication). */
+  userTokens: UserTokens;
 }
 
 export interface Hookyard {
@@ -72,7 +77,8 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
 
   const projects = createProjectService({ store, secrets, clock });
   const admin = await projects.ensureAdminKey(config.adminKey);
-  const context: ComponentContext = { config, store, secrets, clock, logger };
+  const userTokens = createUserTokens({ store, secrets, clock });
+  const context: ComponentContext = { config, store, secrets, clock, logger, userTokens };
   const components: Component[] = [...(await builtInComponents(context)), ...(options.components ?? [])];
 
   let shuttingDown = false;
@@ -87,6 +93,8 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
     isShuttingDown: () => shuttingDown,
     rawRoutes: components.flatMap((c) => c.rawRoutes ?? []),
     apiModules: config.roles.includes('api') ? components.flatMap((c) => c.apiModules ?? []) : [],
+    userTokens,
+    sdkModules: config.roles.includes('api') ? components.flatMap((c) => c.sdkModules ?? []) : [],
     managementApi: config.roles.includes('api'),
   });
   for (const c of components) await c.start?.();
@@ -145,5 +153,6 @@ async function builtInComponents(context: ComponentContext): Promise<Component[]
     hasFollowUp: (projectId) => presence.hasEndpoints(projectId),
   });
   const { createIntegrationsComponent } = await import('./integrations/integrations-component.ts');
-  return [delivery, ingest, createIntegrationsComponent(context)];
+  const { createUsersComponent } = await import('./users/users-component.ts');
+  return [delivery, ingest, createIntegrationsComponent(context), createUsersComponent(context)];
 }
