@@ -2,11 +2,13 @@ import './styles.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Page, session, whenUnauthorized } from './api-client.ts';
+import { type Capabilities, CapabilitiesContext, loadCapabilities, ROUTES } from './capabilities.ts';
 import { EndpointDetailPage } from './pages/endpoint-detail-page.tsx';
 import { EndpointsPage } from './pages/endpoints-page.tsx';
 import { EventDetailPage } from './pages/event-detail-page.tsx';
 import { EventsPage } from './pages/events-page.tsx';
 import { IntegrationsPage } from './pages/integrations-page.tsx';
+import { LivePage } from './pages/live-page.tsx';
 import { MessageDetailPage } from './pages/message-detail-page.tsx';
 import { MessagesPage } from './pages/messages-page.tsx';
 import { OverviewPage } from './pages/overview-page.tsx';
@@ -22,8 +24,10 @@ interface Project {
   name: string;
 }
 
-const NAV: [string, string][] = [
+/** Nav entries; one whose API route this server lacks is left out. */
+const NAV: [string, string, string?][] = [
   ['overview', 'Overview'],
+  ['live', 'Live', ROUTES.stream],
   ['sources', 'Sources'],
   ['events', 'Inbound events'],
   ['unrouted', 'Unrouted inbox'],
@@ -39,6 +43,8 @@ function RoutePage({ route }: { route: string[] }) {
       return id ? <SourceDetailPage id={id} /> : <SourcesPage />;
     case 'events':
       return id ? <EventDetailPage id={id} /> : <EventsPage />;
+    case 'live':
+      return <LivePage />;
     case 'unrouted':
       return <UnroutedPage />;
     case 'endpoints':
@@ -57,6 +63,10 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
   const [projectId, setProjectId] = useState(session.projectId());
   const [menuOpen, setMenuOpen] = useState(false);
   const projects = useLoad(() => api<Page<Project>>('/projects?limit=500'), []);
+  const [capabilities, setCapabilities] = useState<Capabilities>(new Set());
+  useEffect(() => {
+    void loadCapabilities().then(setCapabilities);
+  }, []);
   const items = projects.data?.items ?? [];
   useEffect(() => {
     const first = items[0];
@@ -109,7 +119,7 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
         </button>
       </header>
       <nav id="nav" class={menuOpen ? 'nav open' : 'nav'} aria-label="Console">
-        {NAV.map(([key, label]) => (
+        {NAV.filter(([, , route]) => !route || capabilities.has(route)).map(([key, label]) => (
           <a key={key} href={href(key)} aria-current={current === key ? 'page' : undefined}>
             {label}
           </a>
@@ -123,7 +133,9 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
             <code>{'{"name":"My product"}'}</code>, then reload.
           </p>
         ) : projectId ? (
-          <RoutePage key={`${projectId}/${route.join('/')}`} route={route} />
+          <CapabilitiesContext.Provider value={capabilities}>
+            <RoutePage key={`${projectId}/${route.join('/')}`} route={route} />
+          </CapabilitiesContext.Provider>
         ) : null}
       </main>
     </div>

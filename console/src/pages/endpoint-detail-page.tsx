@@ -1,5 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, projectPath } from '../api-client.ts';
+import { useHas } from '../capabilities.ts';
+import { EndpointAttempts, RecoverProgress, TestSender } from '../endpoint-activity.tsx';
 import { href } from '../router.ts';
 import type { Endpoint } from '../types.ts';
 import { Badge, ErrorBox, Field, inputValue, Loading, Section, Time, useAction, useLoad } from '../ui.tsx';
@@ -33,6 +35,9 @@ export function EndpointDetailPage({ id }: { id: string }) {
     });
     setRecovered(r.queued);
   });
+  const hasAttempts = useHas('attempts');
+  const hasTest = useHas('testSend');
+  const [sentTests, setSentTests] = useState(0);
   const e = endpoint.data;
   return (
     <>
@@ -92,6 +97,10 @@ export function EndpointDetailPage({ id }: { id: string }) {
             </div>
             <ErrorBox error={toggle.error} />
           </Section>
+          {hasAttempts ? <EndpointAttempts key={sentTests} endpointId={e.id} /> : null}
+          {hasTest ? (
+            <TestSender endpointId={e.id} onSent={() => setTimeout(() => setSentTests((n) => n + 1), 2000)} />
+          ) : null}
           <Section title="Signing secret">
             <p class="muted">
               Rotating makes a new secret; the previous one keeps signing for 24 hours so your receiver can
@@ -128,9 +137,12 @@ export function EndpointDetailPage({ id }: { id: string }) {
               </button>
             </form>
             {recovered !== null ? (
-              <p class="ok" role="status">
-                {recovered} deliveries re-queued.
-              </p>
+              <>
+                <p class="ok" role="status">
+                  {recovered} deliveries re-queued.
+                </p>
+                <RecoverProgress endpointId={e.id} queued={recovered} />
+              </>
             ) : null}
             <ErrorBox error={recover.error} />
           </Section>

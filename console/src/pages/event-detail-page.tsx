@@ -1,9 +1,10 @@
+import { useState } from 'preact/hooks';
 import { api, type Page, projectPath, query } from '../api-client.ts';
 import { href } from '../router.ts';
 import type { Delivery, EventDetail, Message, Source } from '../types.ts';
-import { Badge, Empty, Json, Loading, Section, Time, useLoad } from '../ui.tsx';
+import { Badge, Empty, ErrorBox, Json, Loading, Section, Time, useAction, useLoad } from '../ui.tsx';
 
-/** The message a routed event became: type `{provider}.{event type}`, idempotency key `inbound:{id}`. */
+/** The messages a routed event became: type `{provider}.{event type}`, payload naming the event. */
 async function messagesCausedBy(event: EventDetail, source: Source | null): Promise<Message[]> {
   const eventType = `${source?.provider ?? 'custom'}.${event.eventType ?? 'event'}`.replace(
     /[^A-Za-z0-9_\-:/.]/g,
@@ -12,7 +13,12 @@ async function messagesCausedBy(event: EventDetail, source: Source | null): Prom
   const page = await api<Page<Message>>(
     projectPath(`/messages${query({ limit: 500, eventType, credentialId: event.tenantId })}`),
   );
-  return page.items.filter((m) => m.idempotencyKey === `inbound:${event.id}`);
+  // A replay publishes a new message for the same event: its payload names the event too.
+  return page.items.filter(
+    (m) =>
+      m.idempotencyKey === `inbound:${event.id}` ||
+      (m.payload as { eventId?: unknown } | null)?.eventId === event.id,
+  );
 }
 
 export function EventDetailPage({ id }: { id: string }) {
@@ -31,6 +37,19 @@ export function EventDetailPage({ id }: { id: string }) {
     );
     return { event, source, caused: deliveries };
   }, [id]);
+  const [replayed, setReplayed] = useState<string | null>(null);
+  const replay = useAction(async () => {
+    const r = await api<{ routingRequeued: boolean; messageId: string | null; deliveries: number | null }>(
+      projectPath(`/events/${encodeURIComponent(id)}/replay`),
+      { method: 'POST', body: {} },
+    );
+    setReplayed(
+      r.routingRequeued
+        ? 'Routing queued again.'
+        : `Forwarded again as ${r.messageId ?? 'a new message'} (${r.deliveries ?? 0} deliveries).`,
+    );
+    setTimeout(loaded.reload, 800);
+  });
   const data = loaded.data;
   const e = data?.event;
   return (
@@ -105,7 +124,27 @@ export function EventDetailPage({ id }: { id: string }) {
               </p>
             ) : null}
           </Section>
-          <Section title="What it caused">
+          <Section
+            title="What it caused"
+            actions={
+              e.status === 'routed' ? (
+                <button
+                  type="button"
+                  class="secondary"
+                  disabled={replay.busy}
+                  onClick={() => void replay.act()}
+                >
+                  Replay
+                </button>
+              ) : null
+            }
+          >
+            {replayed ? (
+              <p class="ok" role="status">
+                {replayed}
+              </p>
+            ) : null}
+            <ErrorBox error={replay.error} />
             {data.caused.length === 0 ? (
               <Empty title="No message.">
                 {e.status === 'routed'

@@ -1,5 +1,7 @@
 import { api, type Page, projectPath } from '../api-client.ts';
+import { useHas } from '../capabilities.ts';
 import { href } from '../router.ts';
+import { StatsCharts } from '../stats-charts.tsx';
 import type { Endpoint, EventSummary, Source } from '../types.ts';
 import { Badge, Loading, Section, Time, useLoad } from '../ui.tsx';
 
@@ -12,6 +14,7 @@ export function OverviewPage() {
     ]);
     return { sources: sources.items, endpoints: endpoints.items, events: events.items };
   }, []);
+  const hasStats = useHas('stats');
   const d = data.data;
   const failing = d?.endpoints.filter((e) => e.status !== 'active') ?? [];
   return (
@@ -45,6 +48,7 @@ export function OverviewPage() {
               </ol>
             </Section>
           ) : null}
+          {hasStats ? <StatsCharts /> : null}
           {failing.length > 0 ? (
             <Section title="Endpoints needing attention">
               <ul>

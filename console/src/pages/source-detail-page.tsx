@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import { api, projectPath } from '../api-client.ts';
+import { api, type Page, projectPath } from '../api-client.ts';
+import { useHas } from '../capabilities.ts';
 import { href } from '../router.ts';
 import type { Source } from '../types.ts';
 import {
@@ -40,6 +41,7 @@ export function SourceDetailPage({ id }: { id: string }) {
     setRotated(true);
     source.reload();
   });
+  const hasRefused = useHas('refused');
   const s = source.data;
   return (
     <>
@@ -63,6 +65,7 @@ export function SourceDetailPage({ id }: { id: string }) {
               <a href={`${href('events')}?sourceId=${encodeURIComponent(s.id)}`}>Its inbound events</a>
             </p>
           </Section>
+          {hasRefused ? <RefusedRequests sourceId={s.id} /> : null}
           <Section title="Settings">
             <Json value={s} />
           </Section>
@@ -117,5 +120,86 @@ export function SourceDetailPage({ id }: { id: string }) {
         </>
       ) : null}
     </>
+  );
+}
+
+interface Refused {
+  id: string;
+  reasonCode: string;
+  reason: string;
+  status: number;
+  method: string;
+  metadata: Record<string, string>;
+  remoteAddress: string | null;
+  bodyBytes: number;
+  bodySha256: string | null;
+  count: number;
+  receivedAt: string;
+}
+
+/** Requests refused before storage (bad signature, too large…): reason, metadata and body hash, never the body. */
+function RefusedRequests({ sourceId }: { sourceId: string }) {
+  const refused = useLoad(
+    () => api<Page<Refused>>(projectPath(`/sources/${encodeURIComponent(sourceId)}/refused?limit=50`)),
+    [sourceId],
+  );
+  const items = refused.data?.items ?? [];
+  return (
+    <Section
+      title="Refused requests"
+      actions={
+        <button type="button" class="secondary" onClick={refused.reload}>
+          Refresh
+        </button>
+      }
+    >
+      <Loading loaded={refused} />
+      {refused.data && items.length === 0 ? (
+        <Empty title="No refused request.">
+          Requests this source refuses before storing them (a bad signature, a body too large) are listed here
+          with their reason, for a limited time.
+        </Empty>
+      ) : null}
+      {items.length > 0 ? (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>Received</th>
+                <th>Reason</th>
+                <th>Answer</th>
+                <th>Body</th>
+                <th>From</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((r) => (
+                <tr key={r.id}>
+                  <td>
+                    <Time iso={r.receivedAt} />
+                    {r.count > 1 ? <div class="muted">×{r.count}</div> : null}
+                  </td>
+                  <td>
+                    {r.reason} <span class="muted">({r.reasonCode})</span>
+                  </td>
+                  <td>
+                    {r.method} → {r.status}
+                  </td>
+                  <td>
+                    {r.bodyBytes} bytes
+                    {r.bodySha256 ? (
+                      <div class="muted">
+                        sha256 <code>{r.bodySha256.slice(0, 16)}…</code>
+                      </div>
+                    ) : null}
+                  </td>
+                  <td>{r.remoteAddress ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </Section>
   );
 }
