@@ -1,49 +1,10 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { startReceiver, type TestReceiver } from '../delivery/receiver.ts';
 import { launchChromium, type TestBrowser } from '../helpers/chromium.ts';
 import { startTestHookyard, type TestHookyard } from '../helpers/hookyard.ts';
-
-const root = path.resolve(import.meta.dirname, '..', '..');
-/** Screenshots every run leaves for a person to look at (git-ignored). */
-const ARTIFACTS = path.join(root, 'test-artifacts');
-/** With HOOKYARD_CONSOLE_DOCS_IMAGES=1 (npm run docs:console-images) the screenshots of docs/console.md too. */
-const DOCS_IMAGES =
-  process.env.HOOKYARD_CONSOLE_DOCS_IMAGES === '1' ? path.join(root, 'docs', 'images') : null;
-
-const GITHUB_SECRET = 'console-test-secret';
-
-function nav(page: Page, name: string) {
-  return page.getByRole('navigation').getByRole('link', { name, exact: true });
-}
-
-async function snap(page: Page, name: string): Promise<void> {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-  if (DOCS_IMAGES) {
-    mkdirSync(DOCS_IMAGES, { recursive: true });
-    await page.screenshot({ path: path.join(DOCS_IMAGES, `${name}.png`) });
-  }
-}
-
-/** Until a condition holds in the page, pressing a Refresh button between looks (no live stream needed). */
-async function refreshUntil(page: Page, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      await snap(page, 'failure');
-      throw new Error(
-        `the console never showed what was expected (test-artifacts/failure.png, at ${page.url()})`,
-      );
-    }
-    await page.getByRole('button', { name: 'Refresh' }).first().click();
-    await page.waitForTimeout(300);
-  }
-}
+import { GITHUB_SECRET, nav, refreshUntil, sendGithubEvent as sendEvent, snap } from './console-test-kit.ts';
 
 describe('web console in headless Chromium', { timeout: 180_000 }, () => {
   let t: TestHookyard;
@@ -56,22 +17,7 @@ describe('web console in headless Chromium', { timeout: 180_000 }, () => {
   let sourceId: string;
   const consoleErrors: string[] = [];
 
-  async function sendGithubEvent(deliveryId: string, team: string): Promise<number> {
-    const body = JSON.stringify({ action: 'opened', team, issue: { number: 7, title: 'Console test' } });
-    const signature = `sha256=${createHmac('sha256', GITHUB_SECRET).update(body).digest('hex')}`;
-    const res = await fetch(`${t.url}/in/${sourceId}`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'issues',
-        'x-github-delivery': deliveryId,
-        'x-hub-signature-256': signature,
-      },
-      body,
-    });
-    await res.arrayBuffer();
-    return res.status;
-  }
+  const sendGithubEvent = (deliveryId: string, team: string) => sendEvent(t.url, sourceId, deliveryId, team);
 
   before(async () => {
     t = await startTestHookyard('sqlite');
