@@ -58,7 +58,7 @@ export function LineChart({
           ))}
         </span>
       </figcaption>
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title} preserveAspectRatio="none">
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title}>
         {ticks.map((t) => (
           <g key={t}>
             <line class="grid" x1={PAD.left} x2={W - PAD.right} y1={y(t)} y2={y(t)} />
@@ -76,7 +76,15 @@ export function LineChart({
           ) : null,
         )}
         {series.map((s) => (
-          <path key={s.name} class={`line ${s.tone}`} d={path(s.values)} />
+          <g key={s.name} class={s.tone}>
+            <path class="line" d={path(s.values)} />
+            {s.values.map((v, i) =>
+              // A dot where a value stands alone: a line needs two points to show.
+              v !== null && (s.values[i - 1] ?? null) === null && (s.values[i + 1] ?? null) === null ? (
+                <circle key={i} class="dot" cx={x(i)} cy={y(v)} r={3} />
+              ) : null,
+            )}
+          </g>
         ))}
       </svg>
       <table class="sr-only">

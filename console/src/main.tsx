@@ -79,9 +79,16 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
   const current = route[0] ?? 'overview';
   return (
     <div class="shell">
-      <a class="skip" href="#main">
+      <button
+        type="button"
+        class="skip"
+        onClick={() => {
+          // The hash holds the page's route: move focus without changing it.
+          document.getElementById('main')?.focus();
+        }}
+      >
         Skip to content
-      </a>
+      </button>
       <header class="top">
         <button
           type="button"

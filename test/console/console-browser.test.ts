@@ -190,7 +190,9 @@ describe('web console in headless Chromium', { timeout: 180_000 }, () => {
   });
 
   it('is reachable by keyboard', async () => {
-    await nav(page, 'Overview').click();
+    // From the top of a freshly loaded page, as a keyboard user arrives.
+    await page.goto(`${t.url}/console/#/overview`);
+    await page.reload();
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     await page.keyboard.press('Tab');
     const focused: string[] = [];
@@ -201,6 +203,13 @@ describe('web console in headless Chromium', { timeout: 180_000 }, () => {
     for (const name of ['Skip to content', 'Sign out', 'Sources', 'Inbound events', 'Endpoints']) {
       assert.ok(focused.includes(name), `Tab reaches ${name} (got ${focused.join(' | ')})`);
     }
+    // The skip link moves focus to the page's content and keeps the route.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate('document.activeElement?.id'), 'main');
+    assert.match(page.url(), /#\/overview$/);
   });
 
   it('saves a screenshot of the overview', async () => {
@@ -212,6 +221,7 @@ describe('web console in headless Chromium', { timeout: 180_000 }, () => {
   it('is usable at phone width, the menu behind a button', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${t.url}/console/#/overview`);
+    await page.reload();
     const sourcesLink = nav(page, 'Sources');
     assert.equal(await sourcesLink.isVisible(), false);
     await page.getByRole('button', { name: 'Menu' }).click();

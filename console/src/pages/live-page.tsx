@@ -147,6 +147,9 @@ export function LivePage() {
                   <th>Source</th>
                   <th>What</th>
                   <th>Status</th>
+                  <th>
+                    <span class="sr-only">Actions</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -165,6 +168,9 @@ export function LivePage() {
                       <td>
                         <Badge value={r.data.status} />
                       </td>
+                      <td>
+                        <ReplayButton eventId={r.data.id} />
+                      </td>
                     </tr>
                   ) : (
                     <tr key={r.data.id}>
@@ -178,6 +184,7 @@ export function LivePage() {
                       <td>
                         <Badge value="refused" />
                       </td>
+                      <td />
                     </tr>
                   ),
                 )}
@@ -186,6 +193,27 @@ export function LivePage() {
           </div>
         )}
       </Section>
+    </>
+  );
+}
+
+/** Forwards a stored event again to the endpoints (an event still being routed is refused, in the API's words). */
+function ReplayButton({ eventId }: { eventId: string }) {
+  const [note, setNote] = useState<string | null>(null);
+  const replay = useAction(async () => {
+    const r = await api<{ routingRequeued: boolean; deliveries: number | null }>(
+      projectPath(`/events/${encodeURIComponent(eventId)}/replay`),
+      { method: 'POST', body: {} },
+    );
+    setNote(r.routingRequeued ? 'routing again' : `replayed to ${r.deliveries ?? 0} endpoint(s)`);
+  });
+  return (
+    <>
+      <button type="button" class="small" disabled={replay.busy} onClick={() => void replay.act()}>
+        Replay
+      </button>
+      {note ? <span class="ok"> {note}</span> : null}
+      <ErrorBox error={replay.error} />
     </>
   );
 }
