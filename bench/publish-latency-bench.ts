@@ -253,6 +253,11 @@ interface RunResult {
   name: string;
   publish: Percentiles;
   delivered: Percentiles;
+  /**
+   * Arrival at the receiver minus the publish answer's arrival at the client, per message: the time
+   * the delivery takes once the publish is answered (negative when it arrives first).
+   */
+  afterAnswer: Percentiles;
   /** How late the client's timer sent requests after their due time (included in `publish`). */
   lag: Percentiles;
   sent: number;
@@ -302,8 +307,10 @@ async function measure(
   const machine0 = machineTicks();
   const server0 = target.pid === undefined ? null : processCpuMs(target.pid);
   const database0 = target.database ? processesCpuMs('postgres') : null;
+  const tag = randomBytes(4).toString('hex');
   const run = await client.request<{
-    latencies: number[];
+    due: number[];
+    answered: Array<number | null>;
     lags: number[];
     failures: Record<string, number>;
   }>(
@@ -314,7 +321,7 @@ async function measure(
       rate: RATE,
       count,
       offsetMs: client.offsetMs,
-      run: randomBytes(4).toString('hex'),
+      run: tag,
     },
     'done',
   );
@@ -330,14 +337,25 @@ async function measure(
   const machine1 = machineTicks();
   const server1 = target.pid === undefined ? null : processCpuMs(target.pid);
   const database1 = target.database ? processesCpuMs('postgres') : null;
-  const { count: deliveredCount, latencies } = await receiver.request<{ count: number; latencies: number[] }>(
-    { type: 'take' },
-    'take',
-  );
+  const { count: deliveredCount, arrivals } = await receiver.request<{
+    count: number;
+    arrivals: Array<number | null>;
+  }>({ type: 'take', run: tag }, 'take');
+  const publish: number[] = [];
+  const delivered: number[] = [];
+  const afterAnswer: number[] = [];
+  run.due.forEach((due, i) => {
+    const answered = run.answered[i];
+    const arrived = arrivals[i];
+    if (answered !== null && answered !== undefined) publish.push(answered - due);
+    if (arrived !== null && arrived !== undefined) delivered.push(arrived - due);
+    if (answered != null && arrived != null) afterAnswer.push(arrived - answered);
+  });
   return {
     name: target.name,
-    publish: percentiles(run.latencies),
-    delivered: percentiles(latencies),
+    publish: percentiles(publish),
+    delivered: percentiles(delivered),
+    afterAnswer: percentiles(afterAnswer),
     lag: percentiles(run.lags),
     sent: count,
     deliveredCount,
@@ -361,15 +379,18 @@ function line(round: number, r: RunResult, bare: RunResult | undefined): string 
     ? `  x bare p50: publish ${(r.publish.p50 / bare.publish.p50).toFixed(1)}, delivered ${(r.delivered.p50 / bare.delivered.p50).toFixed(1)}`
     : '';
   const failed = Object.keys(r.failures).length === 0 ? '' : `  FAILED ${JSON.stringify(r.failures)}`;
+  const lost = r.deliveredCount < r.sent ? `  delivered ${r.deliveredCount} of ${r.sent}` : '';
   const cpu =
     r.serverCpuUs === null
       ? ''
       : `  CPU ${r.serverCpuUs.toFixed(0)} µs/msg${r.databaseCpuUs === null ? '' : ` + PostgreSQL ${r.databaseCpuUs.toFixed(0)}`}`;
   return (
-    `${String(round).padStart(5)}  ${r.name.padEnd(38)} publish ${four(r.publish)} | delivered ${four(r.delivered)}` +
-    ` | lag ${ms(r.lag.p50)} ${ms(r.lag.p99)} | steal ${pct(r.steal)} busy ${pct(r.busy)} load ${r.load1?.toFixed(2) ?? '?'}${cpu}${ratio}${failed}`
+    `${String(round).padStart(5)}  ${r.name.padEnd(38)} ${four(r.publish)} | ${four(r.delivered)} | ${ms(r.afterAnswer.p50)} ${ms(r.afterAnswer.p99)}` +
+    ` | ${ms(r.lag.p50)} ${ms(r.lag.p99)} | steal ${pct(r.steal)} busy ${pct(r.busy)} load ${r.load1?.toFixed(2) ?? '?'}${cpu}${ratio}${failed}${lost}`
   );
 }
+
+const HEADER = `round  ${'server'.padEnd(38)} ${'publish ms: p50    p90    p99    max'.padStart(27)} | ${'delivered ms: p50 p90    p99    max'.padStart(27)} | after answer | ${'lag p50 p99'.padStart(13)} | machine\n`;
 
 function meetsTargets(r: RunResult): string[] {
   const missed: string[] = [];
@@ -383,12 +404,12 @@ function meetsTargets(r: RunResult): string[] {
 // ---- the run --------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const receiverChild = await forkChild('delivery-receiver.ts', 'ready');
+  const receiverChild = await forkChild('publish-latency-receiver.ts', 'ready');
   const receiver: Receiver = {
     ...receiverChild,
     url: `http://127.0.0.1:${(receiverChild.ready as { port: number }).port}`,
   };
-  // The receiver subtracts its offset itself; the client puts due times on the parent's clock.
+  // The receiver and the client report times on the parent's clock (each subtracts its offset).
   receiver.child.send({ type: 'offset', offsetMs: receiver.offsetMs });
   const client = await forkChild('publish-latency-client.ts', 'ready');
   const targets: Target[] = [];
@@ -401,9 +422,7 @@ async function main(): Promise<void> {
     );
     // Warm-up: connections, JIT, the endpoint's compiled signing keys.
     for (const t of targets) await measure(t, client, receiver, Math.min(COUNT, RATE));
-    process.stdout.write(
-      `\nround  server${' '.repeat(33)}publish ms p50    p90    p99    max | delivered ms p50 p90  p99    max | lag p50 p99 | machine\n`,
-    );
+    process.stdout.write(`\n${HEADER}`);
     const rounds: RunResult[][] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const order = round % 2 === 1 ? targets : [...targets].reverse();

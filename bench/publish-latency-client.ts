@@ -3,8 +3,8 @@
 // t0 + i / rate whatever happened to the requests before it, and its latency is counted from that
 // due time (a stalled server makes the requests behind it late, and that lateness is measured,
 // not hidden). Keep-alive connections through one undici Agent. Each request's payload carries
-// its due time (`sentAt`, on the parent's clock) for the receiver's publish → delivered figure.
-// Talks to the parent over IPC.
+// its index and run tag, so the receiver's arrival can be paired with the request's due and answer
+// times, which go back to the parent on its clock. Talks to the parent over IPC.
 import { Agent } from 'undici';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -27,7 +27,8 @@ const agent = new Agent({ connections: CONNECTIONS, pipelining: 1, keepAliveTime
 
 async function run(r: RunRequest): Promise<void> {
   const target = new URL(r.url);
-  const latencies: number[] = [];
+  const due: number[] = new Array(r.count);
+  const answered: Array<number | null> = new Array(r.count).fill(null);
   const lags: number[] = [];
   const failures: Record<string, number> = {};
   const fail = (key: string) => {
@@ -42,12 +43,12 @@ async function run(r: RunRequest): Promise<void> {
   const send = (i: number, dueAt: number): void => {
     const sentAt = now();
     lags.push(sentAt - dueAt);
+    due[i] = dueAt - r.offsetMs;
     const body = JSON.stringify({
       eventType: 'order.created',
       payload: {
         i,
         run: r.run,
-        sentAt: dueAt - r.offsetMs,
         order: { id: `ord_${i}`, total: 4200, currency: 'EUR', items: [{ sku: 'A-1', qty: 2 }] },
       },
     });
@@ -55,8 +56,8 @@ async function run(r: RunRequest): Promise<void> {
       .request({ origin: target.origin, path: target.pathname, method: 'POST', headers, body })
       .then(async (res) => {
         await res.body.dump();
-        latencies.push(now() - dueAt);
-        if (res.statusCode !== 202) fail(String(res.statusCode));
+        if (res.statusCode === 202) answered[i] = now() - r.offsetMs;
+        else fail(String(res.statusCode));
       })
       .catch((err: unknown) => fail((err as { code?: string }).code ?? 'error'))
       .finally(() => inflight.delete(p));
@@ -73,7 +74,7 @@ async function run(r: RunRequest): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.floor(waitMs))));
   }
   while (inflight.size > 0) await Promise.all([...inflight]);
-  process.send?.({ type: 'done', latencies, lags, failures, seconds: (now() - t0) / 1000 });
+  process.send?.({ type: 'done', due, answered, lags, failures });
 }
 
 process.on('message', (msg: { type: string }) => {
