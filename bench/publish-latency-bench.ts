@@ -18,7 +18,7 @@
 // compare on the parent's clock. Bounded: at most 10 rounds of at most 30 s, loopback only.
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -269,6 +269,8 @@ interface RunResult {
   load1: number | null;
   /** CPU of the server process (and PostgreSQL's) per message, µs. */
   serverCpuUs: number | null;
+  /** The server's CPU per message, µs: its event loop's and its other threads'. */
+  threadCpuUs: Array<[string, number]> | null;
   databaseCpuUs: number | null;
 }
 
@@ -282,6 +284,30 @@ function percentiles(values: number[]): Percentiles {
     p99: at(0.99),
     max: s.length === 0 ? Number.NaN : (s[s.length - 1] as number),
   };
+}
+
+/**
+ * CPU ms of a process's event loop (its main thread) and of its other threads together (SQLite's
+ * writer and checkpointer threads, the thread pool that fsyncs, V8's helpers: on Linux they all
+ * carry the name `node`, so they are not told apart); null without /proc.
+ */
+function cpuByThread(pid: number | undefined): Map<string, number> | null {
+  if (pid === undefined) return null;
+  try {
+    const out = new Map<string, number>([
+      ['event loop', 0],
+      ['other threads', 0],
+    ]);
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const name = tid === String(pid) ? 'event loop' : 'other threads';
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) * 10);
+    }
+    return out;
+  } catch {
+    return null;
+  }
 }
 
 function loadAverage(): number | null {
@@ -306,6 +332,7 @@ async function measure(
   const load1 = loadAverage();
   const machine0 = machineTicks();
   const server0 = target.pid === undefined ? null : processCpuMs(target.pid);
+  const threads0 = cpuByThread(target.pid);
   const database0 = target.database ? processesCpuMs('postgres') : null;
   const tag = randomBytes(4).toString('hex');
   const run = await client.request<{
@@ -336,6 +363,7 @@ async function measure(
   }
   const machine1 = machineTicks();
   const server1 = target.pid === undefined ? null : processCpuMs(target.pid);
+  const threads1 = cpuByThread(target.pid);
   const database1 = target.database ? processesCpuMs('postgres') : null;
   const { count: deliveredCount, arrivals } = await receiver.request<{
     count: number;
@@ -364,6 +392,15 @@ async function measure(
     busy: busyBetween(machine0, machine1),
     load1,
     serverCpuUs: microsPer(server0, server1, count),
+    threadCpuUs:
+      threads0 && threads1
+        ? [...threads1]
+            .map(
+              ([name, ms]) => [name, ((ms - (threads0.get(name) ?? 0)) * 1000) / count] as [string, number],
+            )
+            .filter(([, us]) => us >= 1)
+            .sort((a, b) => b[1] - a[1])
+        : null,
     databaseCpuUs: microsPer(database0, database1, count),
   };
 }
@@ -383,7 +420,7 @@ function line(round: number, r: RunResult, bare: RunResult | undefined): string 
   const cpu =
     r.serverCpuUs === null
       ? ''
-      : `  CPU ${r.serverCpuUs.toFixed(0)} µs/msg${r.databaseCpuUs === null ? '' : ` + PostgreSQL ${r.databaseCpuUs.toFixed(0)}`}`;
+      : `  CPU ${r.serverCpuUs.toFixed(0)} µs/msg${r.threadCpuUs ? ` (${r.threadCpuUs.map(([n, us]) => `${n} ${us.toFixed(0)}`).join(', ')})` : ''}${r.databaseCpuUs === null ? '' : ` + PostgreSQL ${r.databaseCpuUs.toFixed(0)}`}`;
   return (
     `${String(round).padStart(5)}  ${r.name.padEnd(38)} ${four(r.publish)} | ${four(r.delivered)} | ${ms(r.afterAnswer.p50)} ${ms(r.afterAnswer.p99)}` +
     ` | ${ms(r.lag.p50)} ${ms(r.lag.p99)} | steal ${pct(r.steal)} busy ${pct(r.busy)} load ${r.load1?.toFixed(2) ?? '?'}${cpu}${ratio}${failed}${lost}`
