@@ -9,7 +9,10 @@
 // receiver (bare-publish-server.js): the baseline for both figures.
 //
 //   node --import tsx bench/publish-latency-bench.ts [--store sqlite|postgres|both] [--rounds 3]
-//     [--seconds 5] [--rate 1000] [--quick]
+//     [--seconds 5] [--rate 1000] [--quick] [--compare DIR]
+//
+// `--compare DIR` also runs Hookyard from another checkout (DIR, with its node_modules) in every
+// round, next to this one: a change's before and after, measured in the same rounds.
 //
 // Every server starts once; each round measures the bare server and each Hookyard in turn (the
 // bare server first in odd rounds, last in even ones), each after the machine has settled. One
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     rate: { type: 'string', default: '1000' },
     quick: { type: 'boolean', default: false },
+    compare: { type: 'string' },
   },
 });
 const kinds =
@@ -123,10 +127,11 @@ function spawnServer(
   cmd: string[],
   env: Record<string, string>,
   ready: RegExp,
+  cwd = root,
 ): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, cmd, {
-      cwd: root,
+      cwd,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -183,7 +188,11 @@ async function startBare(receiverUrl: string): Promise<Target> {
   };
 }
 
-async function startHookyard(kind: 'sqlite' | 'postgres', receiverUrl: string): Promise<Target> {
+async function startHookyard(
+  kind: 'sqlite' | 'postgres',
+  receiverUrl: string,
+  tree: string | undefined = undefined,
+): Promise<Target> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hy-publish-bench-'));
   const pg = kind === 'postgres' ? await startEmbeddedPostgres({ durable: true, warmWal: true }) : null;
   const adminKey = `hya_bench_${randomBytes(8).toString('hex')}`;
@@ -203,7 +212,12 @@ async function startHookyard(kind: 'sqlite' | 'postgres', receiverUrl: string): 
   };
   let started: Awaited<ReturnType<typeof spawnServer>>;
   try {
-    started = await spawnServer(['bin/hookyard.js', 'start'], env, /listening on (http:\/\/\S+)/);
+    started = await spawnServer(
+      ['bin/hookyard.js', 'start'],
+      env,
+      /listening on (http:\/\/\S+)/,
+      tree ?? root,
+    );
   } catch (err) {
     await cleanup();
     throw err;
@@ -225,9 +239,13 @@ async function startHookyard(kind: 'sqlite' | 'postgres', receiverUrl: string): 
     const { key } = await post<{ key: string }>(`/api/v1/projects/${project.id}/api-keys`, {
       name: 'bench',
     });
-    await post(`/api/v1/projects/${project.id}/endpoints`, { url: `${receiverUrl}/${kind}` }, key);
+    await post(
+      `/api/v1/projects/${project.id}/endpoints`,
+      { url: `${receiverUrl}/${kind}${tree ? '-compared' : ''}` },
+      key,
+    );
     return {
-      name: `hookyard ${kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'}`,
+      name: `hookyard ${kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'}${tree ? ` (${path.basename(tree)})` : ''}`,
       url: `${base}/api/v1/projects/${project.id}/messages`,
       authorization: `Bearer ${key}`,
       pid: child.pid,
@@ -452,7 +470,10 @@ async function main(): Promise<void> {
   const targets: Target[] = [];
   try {
     targets.push(await startBare(receiver.url));
-    for (const kind of kinds) targets.push(await startHookyard(kind, receiver.url));
+    for (const kind of kinds) {
+      if (values.compare) targets.push(await startHookyard(kind, receiver.url, path.resolve(values.compare)));
+      targets.push(await startHookyard(kind, receiver.url));
+    }
     process.stdout.write(
       `publish latency: ${RATE}/s evenly paced (open loop) for ${SECONDS} s, ${ROUNDS} round(s), node ${process.version}, ${os.cpus().length} CPUs; client, server and receiver in separate processes on loopback\n` +
         `clock offsets to the parent: client ${client.offsetMs.toFixed(3)} ms, receiver ${receiver.offsetMs.toFixed(3)} ms\n`,
