@@ -25,16 +25,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres.js';
-import {
-  busyBetween,
-  machineTicks,
-  microsPer,
-  processCpuMs,
-  processesCpuMs,
-  settle,
-  stealBetween,
-} from './cpu-time.ts';
+import { busyBetween, machineTicks, microsPer, processCpuMs, settle, stealBetween } from './cpu-time.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -161,6 +154,44 @@ async function stopServer(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
+/** The postmaster's process id, from its data directory's postmaster.pid. */
+async function postmasterPid(url: string): Promise<number | null> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ setting: string }>(
+      "SELECT setting FROM pg_settings WHERE name = 'data_directory'",
+    );
+    const dir = rows[0]?.setting;
+    return dir ? Number(readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]) : null;
+  } catch {
+    return null;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * CPU ms of one PostgreSQL server: its postmaster and the processes it started (not the other
+ * servers on the machine, such as another checkout's or a test suite's); null without /proc.
+ */
+function databaseCpuMs(postmaster: number | null): number | null {
+  if (postmaster === null) return null;
+  let sum = processCpuMs(postmaster);
+  if (sum === null) return null;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === postmaster) sum += processCpuMs(Number(entry)) ?? 0;
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return sum;
+}
+
 // ---- the servers under test -----------------------------------------------------------------
 
 interface Target {
@@ -168,7 +199,8 @@ interface Target {
   url: string;
   authorization: string | null;
   pid: number | undefined;
-  database: boolean;
+  /** The PostgreSQL server's postmaster process id (its CPU and its children's are read). */
+  databasePid: number | null;
   stop(): Promise<void>;
 }
 
@@ -183,7 +215,7 @@ async function startBare(receiverUrl: string): Promise<Target> {
     url: `http://127.0.0.1:${match[1]}/`,
     authorization: null,
     pid: child.pid,
-    database: false,
+    databasePid: null,
     stop: () => stopServer(child),
   };
 }
@@ -194,7 +226,7 @@ async function startHookyard(
   tree: string | undefined = undefined,
 ): Promise<Target> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hy-publish-bench-'));
-  const pg = kind === 'postgres' ? await startEmbeddedPostgres({ durable: true, warmWal: true }) : null;
+  const database = kind === 'postgres' ? await startEmbeddedPostgres({ durable: true, warmWal: true }) : null;
   const adminKey = `hya_bench_${randomBytes(8).toString('hex')}`;
   const env: Record<string, string> = {
     HOOKYARD_ADMIN_KEY: adminKey,
@@ -203,11 +235,11 @@ async function startHookyard(
     HOOKYARD_PORT: '0',
     HOOKYARD_HOST: '127.0.0.1',
     HOOKYARD_EGRESS_ALLOW: '127.0.0.1/32',
-    ...(pg ? { HOOKYARD_DATABASE_URL: pg.url } : {}),
+    ...(database ? { HOOKYARD_DATABASE_URL: database.url } : {}),
   };
   const cleanup = async (child?: ChildProcess) => {
     if (child) await stopServer(child);
-    await pg?.stop();
+    await database?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   };
   let started: Awaited<ReturnType<typeof spawnServer>>;
@@ -249,7 +281,7 @@ async function startHookyard(
       url: `${base}/api/v1/projects/${project.id}/messages`,
       authorization: `Bearer ${key}`,
       pid: child.pid,
-      database: pg !== null,
+      databasePid: database ? await postmasterPid(database.url) : null,
       stop: () => cleanup(child),
     };
   } catch (err) {
@@ -351,7 +383,7 @@ async function measure(
   const machine0 = machineTicks();
   const server0 = target.pid === undefined ? null : processCpuMs(target.pid);
   const threads0 = cpuByThread(target.pid);
-  const database0 = target.database ? processesCpuMs('postgres') : null;
+  const database0 = databaseCpuMs(target.databasePid);
   const tag = randomBytes(4).toString('hex');
   const run = await client.request<{
     due: number[];
@@ -382,7 +414,7 @@ async function measure(
   const machine1 = machineTicks();
   const server1 = target.pid === undefined ? null : processCpuMs(target.pid);
   const threads1 = cpuByThread(target.pid);
-  const database1 = target.database ? processesCpuMs('postgres') : null;
+  const database1 = databaseCpuMs(target.databasePid);
   const { count: deliveredCount, arrivals } = await receiver.request<{
     count: number;
     arrivals: Array<number | null>;
