@@ -140,10 +140,14 @@ async function builtInComponents(context: ComponentContext): Promise<Component[]
     (projectId) => context.store.listEndpointRoutes(projectId),
     context.clock,
   );
+  const { createObserveComponent } = await import('./observe/observe-component.ts');
+  const observe = createObserveComponent(context);
   const ingest = createIngestComponent(context, {
     onRouted: createInboundForwarder({ store: context.store, publisher: delivery.publisher }),
     hasFollowUp: (projectId) => presence.hasEndpoints(projectId),
+    onRefused: (refusal) => observe.refusals.record(refusal),
+    onCommitted: () => observe.streams.wake(),
   });
   const { createIntegrationsComponent } = await import('./integrations/integrations-component.ts');
-  return [delivery, ingest, createIntegrationsComponent(context)];
+  return [delivery, observe, ingest, createIntegrationsComponent(context)];
 }

@@ -16,6 +16,7 @@ export const ID_PREFIXES = {
   delivery: 'dlv',
   attempt: 'att',
   eventType: 'et',
+  refusedRequest: 'rfq',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -5,7 +5,7 @@ import type { Component, ComponentContext } from '../main.ts';
 import { createInboundRouter, type RoutedEventHandler } from '../routing/inbound-router.ts';
 import { type CompiledSource, compileSource } from './compiled-source.ts';
 import { GroupCommitter } from './group-committer.ts';
-import { createIngestRoute } from './ingest-handler.ts';
+import { createIngestRoute, type IngestDeps } from './ingest-handler.ts';
 import { SourceCache } from './source-cache.ts';
 import { createSourceService } from './source-service.ts';
 
@@ -23,6 +23,10 @@ export function createIngestComponent(
     onRouted?: RoutedEventHandler;
     /** Whether a project's events have follow-up work; without it they are routed at ingest. */
     hasFollowUp?: (projectId: ProjectId) => boolean;
+    /** Told of each inbound request refused before storage. */
+    onRefused?: IngestDeps['onRefused'];
+    /** Called after each commit of inbound events (the live stream reads at once). */
+    onCommitted?: () => void;
   } = {},
 ): Component {
   const { config, store, secrets, clock, logger } = ctx;
@@ -60,6 +64,7 @@ export function createIngestComponent(
     // two they average 15 (of 16) and it took 17.8-19.8k/s (docs/benchmarks.md, "Tried and dropped").
     maxInFlight: 2,
     onCommitted: () => {
+      options.onCommitted?.();
       if (runsRouter) router.wake();
       else void store.notify?.(INBOUND_CHANNEL, '').catch(() => {});
     },
@@ -76,6 +81,7 @@ export function createIngestComponent(
             logger,
             publicBaseUrl: config.publicBaseUrl,
             ...(options.hasFollowUp ? { hasFollowUp: options.hasFollowUp } : {}),
+            ...(options.onRefused ? { onRefused: options.onRefused } : {}),
             applyHandshakeEffect: (source, effect) => sources.applyHandshakeEffect(source, effect),
           }),
         ]
