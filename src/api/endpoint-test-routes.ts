@@ -4,6 +4,7 @@ import { prepareMessage } from '../delivery/publisher.ts';
 import type { Clock } from '../domain/clock.ts';
 import { HookyardError, notFound } from '../domain/errors.ts';
 import { isId } from '../domain/ids.ts';
+import { assertJsonDepth } from '../security/json-depth.ts';
 import type { EndpointRoute } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
@@ -15,12 +16,16 @@ import { bearerSecurity, errorResponses, errorSchema, eventTypeName } from './sc
  */
 export function registerEndpointTestRoutes(app: FastifyInstance, deps: { store: Store; clock: Clock }): void {
   const { store, clock } = deps;
-  app.post<{ Params: { projectId: string; endpointId: string }; Body: { eventType: string } }>(
+  app.post<{
+    Params: { projectId: string; endpointId: string };
+    Body: { eventType: string; payload?: unknown };
+  }>(
     '/api/v1/projects/:projectId/endpoints/:endpointId/test',
     {
       schema: {
         tags: ['endpoints'],
-        summary: "Send a registered event type's example payload to this endpoint only",
+        summary:
+          "Send a registered event type's example payload (or the payload given) to this endpoint only",
         security: bearerSecurity,
         params: {
           type: 'object',
@@ -31,7 +36,13 @@ export function registerEndpointTestRoutes(app: FastifyInstance, deps: { store: 
           type: 'object',
           additionalProperties: false,
           required: ['eventType'],
-          properties: { eventType: eventTypeName },
+          properties: {
+            eventType: eventTypeName,
+            payload: {
+              description:
+                "any JSON value to send instead of the event type's example (then the type need not be registered)",
+            },
+          },
         },
         response: {
           202: {
@@ -56,14 +67,16 @@ export function registerEndpointTestRoutes(app: FastifyInstance, deps: { store: 
       const endpoint = isId('endpoint', endpointId) ? await store.getEndpoint(projectId, endpointId) : null;
       if (!endpoint) throw notFound(`endpoint ${endpointId}`);
       const { eventType } = request.body;
-      const registered = await store.getEventType(projectId, eventType);
-      if (!registered) {
+      const given = request.body.payload;
+      if (given !== undefined) assertJsonDepth(given, 'payload');
+      const registered = given === undefined ? await store.getEventType(projectId, eventType) : null;
+      if (given === undefined && !registered) {
         throw new HookyardError(
           'not_found',
           `Event type ${eventType} is not registered; register it with an example (POST …/event-types { name, example }).`,
         );
       }
-      if (registered.example === null) {
+      if (registered && registered.example === null) {
         throw new HookyardError(
           'validation_failed',
           `body.eventType: ${eventType} has no example payload; give it one (POST …/event-types { name, example }).`,
@@ -83,7 +96,11 @@ export function registerEndpointTestRoutes(app: FastifyInstance, deps: { store: 
         active: true,
       } as unknown as EndpointRoute;
       const nowMs = clock.nowMs();
-      const prepared = prepareMessage({ projectId, eventType, payload: registered.example }, [route], nowMs);
+      const prepared = prepareMessage(
+        { projectId, eventType, payload: given ?? registered?.example },
+        [route],
+        nowMs,
+      );
       await store.insertMessages([prepared]);
       wakeDeliveryWorkers(store);
       reply.code(202);
