@@ -174,6 +174,10 @@ describe('web console in headless Chromium', { timeout: 180_000 }, () => {
     await receiver.waitFor(2, 15_000);
     // Resending to the same endpoint runs its delivery again: a second attempt on its timeline.
     await refreshUntil(page, async () => (await page.getByText('#2 succeeded · HTTP 200').count()) > 0);
+    await nav(page, 'Messages').click();
+    await page.getByText('No failed delivery.').waitFor();
+    await page.getByLabel('Status').selectOption('succeeded');
+    await page.locator('tbody tr', { hasText: endpointId }).first().waitFor();
   });
 
   it('shows endpoint health and takes the endpoint offline and back', async () => {
@@ -215,7 +219,7 @@ describe('web console in headless Chromium', { timeout: 180_000 }, () => {
   it('saves a screenshot of the overview', async () => {
     await page.goto(`${t.url}/console/#/overview`);
     await page.getByRole('heading', { name: 'Latest inbound events' }).waitFor();
-    await snap(page, 'console-overview');
+    await snap(page, 'console-overview-events');
   });
 
   it('is usable at phone width, the menu behind a button', async () => {

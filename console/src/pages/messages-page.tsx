@@ -1,8 +1,20 @@
 import { useState } from 'preact/hooks';
 import { api, type Page, projectPath, query } from '../api-client.ts';
+import { useHas } from '../capabilities.ts';
 import { href } from '../router.ts';
-import type { Message } from '../types.ts';
-import { Empty, ErrorBox, Field, inputValue, Loading, Section, Time, useAction, useLoad } from '../ui.tsx';
+import type { Delivery, Message } from '../types.ts';
+import {
+  Badge,
+  Empty,
+  ErrorBox,
+  Field,
+  inputValue,
+  Loading,
+  Section,
+  Time,
+  useAction,
+  useLoad,
+} from '../ui.tsx';
 
 export function MessagesPage() {
   const [draft, setDraft] = useState('');
@@ -24,9 +36,11 @@ export function MessagesPage() {
     setCursor(page.nextCursor);
   });
   const items = [...(messages.data?.items ?? []), ...more];
+  const hasDeliveries = useHas('deliveries');
   return (
     <>
       <h1>Messages</h1>
+      {hasDeliveries ? <DeliveriesByStatus /> : null}
       <Section
         title="Messages"
         actions={
@@ -97,5 +111,81 @@ export function MessagesPage() {
         <ErrorBox error={loadMore.error} />
       </Section>
     </>
+  );
+}
+
+/** The project's deliveries with one status (failed by default): what needs a look across all messages. */
+function DeliveriesByStatus() {
+  const [status, setStatus] = useState<'failed' | 'pending' | 'succeeded'>('failed');
+  const deliveries = useLoad(
+    () => api<Page<Delivery>>(projectPath(`/deliveries${query({ status, limit: 50 })}`)),
+    [status],
+  );
+  const items = deliveries.data?.items ?? [];
+  return (
+    <Section
+      title="Deliveries by status"
+      actions={
+        <>
+          <Field label="Status">
+            <select
+              name="deliveryStatus"
+              value={status}
+              onChange={(e) => setStatus((e.currentTarget as HTMLSelectElement).value as typeof status)}
+            >
+              <option value="failed">failed</option>
+              <option value="pending">pending</option>
+              <option value="succeeded">succeeded</option>
+            </select>
+          </Field>
+          <button type="button" class="secondary" onClick={deliveries.reload}>
+            Refresh
+          </button>
+        </>
+      }
+    >
+      <Loading loaded={deliveries} />
+      {deliveries.data && items.length === 0 ? (
+        <Empty title={`No ${status} delivery.`}>
+          {status === 'failed'
+            ? 'Nothing has failed for good. Failed deliveries can be sent again from their message, or all at once from the endpoint (Recover).'
+            : 'Choose another status.'}
+        </Empty>
+      ) : null}
+      {items.length > 0 ? (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>Created</th>
+                <th>Endpoint</th>
+                <th>Status</th>
+                <th>Attempts</th>
+                <th>Last answer</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((d) => (
+                <tr key={d.id}>
+                  <td>
+                    <Time iso={d.createdAt} />
+                  </td>
+                  <td>
+                    <a href={href('endpoints', d.endpointId)}>{d.endpointId}</a>
+                  </td>
+                  <td>
+                    <Badge value={d.status} />
+                  </td>
+                  <td>{d.attemptCount}</td>
+                  <td>
+                    {d.lastStatusCode !== null ? `HTTP ${d.lastStatusCode}` : ''} {d.lastFailureKind ?? ''}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </Section>
   );
 }
