@@ -102,6 +102,28 @@ describe('web console, live (headless Chromium)', { timeout: 180_000 }, () => {
     assert.ok(attempts.body.items.length >= 1);
   });
 
+  it('recovers a failed delivery and shows the progress until it is sent', async () => {
+    const p = `/api/v1/projects/${projectId}`;
+    const settings = await t.api('PATCH', `${p}/delivery-settings`, { body: { retryScheduleMs: [0] } });
+    assert.equal(settings.status, 200, JSON.stringify(settings.body));
+    receiver.setDefault({ status: 500, body: 'down for a moment' });
+    const published = await t.api('POST', `${p}/messages`, {
+      body: { eventType: 'invoice.paid', payload: { invoice: 'in_2' } },
+    });
+    assert.equal(published.status, 202, JSON.stringify(published.body));
+    const deadline = Date.now() + 15_000;
+    while ((await t.api('GET', `${p}/deliveries?status=failed`)).body.items.length === 0) {
+      assert.ok(Date.now() < deadline, 'the delivery failed for good');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    receiver.setDefault({ status: 200, body: 'ok' });
+    await page.reload();
+    await page.getByRole('button', { name: 'Recover' }).click();
+    await page.getByText('1 deliveries re-queued.').waitFor();
+    await page.getByText('All 1 re-queued deliveries were attempted.').waitFor({ timeout: 15_000 });
+    assert.equal((await t.api('GET', `${p}/deliveries?status=failed`)).body.items.length, 0);
+  });
+
   it('draws the overview charts from the stats API and saves a screenshot of the overview', async () => {
     await nav(page, 'Overview').click();
     await page.getByRole('img', { name: 'Inbound requests' }).waitFor();
