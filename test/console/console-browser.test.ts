@@ -193,6 +193,17 @@ describe('web console in headless Chromium', { timeout: 180_000 }, () => {
     await page.getByRole('status').getByText('deliveries re-queued').waitFor();
   });
 
+  it('lists the integration catalogue with the project’s settings state', async () => {
+    const catalogue = await t.api('GET', `/api/v1/projects/${projectId}/integrations`, { key: projectKey });
+    const first = catalogue.body.items[0];
+    assert.ok(first, 'a shipped integration');
+    await nav(page, 'Integrations').click();
+    const row = page.locator('tbody tr', { hasText: first.key });
+    await row.getByText('not_configured').waitFor();
+    await row.getByRole('button', { name: 'Settings' }).click();
+    await page.getByRole('heading', { name: `${first.name} settings` }).waitFor();
+  });
+
   it('is reachable by keyboard', async () => {
     // From the top of a freshly loaded page, as a keyboard user arrives.
     await page.goto(`${t.url}/console/#/overview`);
