@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { wakeDeliveryWorkers } from '../delivery/delivery-wakeup.ts';
 import type { Publisher, PublishInput } from '../delivery/publisher.ts';
 import type { Clock } from '../domain/clock.ts';
-import { notFound } from '../domain/errors.ts';
+import { HookyardError, notFound } from '../domain/errors.ts';
 import { type EndpointId, isId, type MessageId, newId } from '../domain/ids.ts';
 import { assertJsonDepth } from '../security/json-depth.ts';
 import type { DeliveryWithAttempts, MessageRecord } from '../store/delivery-store.ts';
@@ -35,7 +35,7 @@ export function messageView(m: MessageRecord) {
   };
 }
 
-const deliveryView = (d: DeliveryWithAttempts) => ({
+export const deliveryView = (d: DeliveryWithAttempts) => ({
   id: d.id,
   endpointId: d.endpointId,
   status: d.status,
@@ -129,7 +129,7 @@ const attemptSchema = {
   },
 } as const;
 
-const deliverySchema = {
+export const deliverySchema = {
   type: 'object',
   required: [
     'id',
@@ -362,6 +362,7 @@ export function registerMessageRoutes(
             },
           },
           ...errorResponses,
+          409: errorResponses[400],
         },
       },
     },
@@ -373,6 +374,12 @@ export function registerMessageRoutes(
       if (endpointId !== undefined) {
         const endpoint = isId('endpoint', endpointId) ? await store.getEndpoint(projectId, endpointId) : null;
         if (!endpoint) throw notFound(`endpoint ${endpointId}`);
+        if (endpoint.userId !== null && endpoint.userId !== message.userId) {
+          throw new HookyardError(
+            'conflict',
+            `endpoint ${endpointId} belongs to user ${endpoint.userId} and gets that user's messages only; message ${message.id} is ${message.userId === null ? 'for no user' : `for user ${message.userId}`}.`,
+          );
+        }
         target = { endpointId: endpoint.id, newDeliveryId: newId('delivery', clock.nowMs()) };
       }
       const deliveryIds = await store.resendMessage(

@@ -1,6 +1,7 @@
 import { registerEndpointRoutes } from '../api/endpoint-routes.ts';
 import { registerEventTypeRoutes } from '../api/event-type-routes.ts';
 import { registerMessageRoutes } from '../api/message-routes.ts';
+import { registerSdkEndpointRoutes } from '../api/sdk-endpoint-routes.ts';
 import type { Component, ComponentContext } from '../main.ts';
 import { createDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from './delivery-worker.ts';
 import { parseEgressAllowList } from './egress-guard.ts';
@@ -50,6 +51,7 @@ export function createDeliveryComponent(
       (api) => registerEventTypeRoutes(api, { store, clock }),
       (api) => registerMessageRoutes(api, { store, publisher, clock }),
     ],
+    sdkModules: [(sdk) => registerSdkEndpointRoutes(sdk, { store, endpoints })],
     async start() {
       await worker?.start();
     },

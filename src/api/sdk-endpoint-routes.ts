@@ -1,0 +1,183 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { EndpointInput, EndpointPatch, EndpointService } from '../delivery/endpoint-service.ts';
+import { notFound } from '../domain/errors.ts';
+import { isId } from '../domain/ids.ts';
+import type { EndpointRecord } from '../store/delivery-store.ts';
+import type { Store } from '../store/store.ts';
+import { endpointFields, endpointParams, endpointSchema, endpointView } from './endpoint-routes.ts';
+import { deliverySchema, deliveryView } from './message-routes.ts';
+import { errorResponses, pagedQuery, pageSchema } from './schemas.ts';
+import { SDK_PREFIX, sdkUserOf, userTokenSecurity } from './sdk-auth.ts';
+
+const sdkParams = {
+  type: 'object',
+  required: ['projectId'],
+  properties: { projectId: { type: 'string', description: 'prj_… id' } },
+} as const;
+
+const sdkDeliverySchema = {
+  ...deliverySchema,
+  required: [...deliverySchema.required, 'messageId'],
+  properties: { ...deliverySchema.properties, messageId: { type: 'string' } },
+} as const;
+
+/**
+ * A user's own endpoints, managed with that user's token: the same fields as the management API,
+ * the user taken from the token. Another user's endpoint answers 404, as one that does not exist.
+ */
+export function registerSdkEndpointRoutes(
+  sdk: FastifyInstance,
+  deps: { store: Store; endpoints: EndpointService },
+): void {
+  const { store, endpoints } = deps;
+  const base = `${SDK_PREFIX}/endpoints`;
+
+  async function owned(request: FastifyRequest, endpointId: string): Promise<EndpointRecord> {
+    const user = sdkUserOf(request);
+    const endpoint = isId('endpoint', endpointId)
+      ? await store.getEndpoint(user.projectId, endpointId)
+      : null;
+    if (!endpoint || endpoint.userId !== user.userId) throw notFound(`endpoint ${endpointId}`);
+    return endpoint;
+  }
+
+  sdk.post<{ Params: { projectId: string }; Body: Omit<EndpointInput, 'userId'> }>(
+    base,
+    {
+      schema: {
+        tags: ['sdk'],
+        summary: "Create one of the user's endpoints; its signing secret is shown once",
+        security: userTokenSecurity,
+        params: sdkParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url'],
+          properties: {
+            ...endpointFields,
+            secret: {
+              type: 'string',
+              description:
+                'import an existing secret (whsec_ + base64 of 24 to 64 bytes) instead of generating one',
+            },
+          },
+        },
+        response: {
+          201: {
+            ...endpointSchema,
+            required: [...endpointSchema.required, 'secret', 'warnings'],
+            properties: {
+              ...endpointSchema.properties,
+              secret: { type: 'string', description: 'whsec_…; shown once' },
+              warnings: { type: 'array', items: { type: 'string' } },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const user = sdkUserOf(request);
+      const { endpoint, secret, warnings } = await endpoints.create(user.projectId, {
+        ...request.body,
+        userId: user.userId,
+      });
+      reply.code(201);
+      return { ...endpointView(endpoint), secret, warnings };
+    },
+  );
+
+  sdk.get<{ Params: { projectId: string }; Querystring: { limit: number; after?: string } }>(
+    base,
+    {
+      schema: {
+        tags: ['sdk'],
+        summary: "List the user's endpoints",
+        security: userTokenSecurity,
+        params: sdkParams,
+        querystring: pagedQuery('endpoint'),
+        response: { 200: pageSchema(endpointSchema), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const user = sdkUserOf(request);
+      const page = await store.listEndpoints(user.projectId, request.query, { userId: user.userId });
+      return { items: page.items.map(endpointView), nextCursor: page.nextCursor };
+    },
+  );
+
+  sdk.get<{ Params: { projectId: string; endpointId: string } }>(
+    `${base}/:endpointId`,
+    {
+      schema: {
+        tags: ['sdk'],
+        summary: "Get one of the user's endpoints with its health",
+        security: userTokenSecurity,
+        params: endpointParams,
+        response: { 200: endpointSchema, ...errorResponses },
+      },
+    },
+    async (request) => endpointView(await owned(request, request.params.endpointId)),
+  );
+
+  sdk.patch<{ Params: { projectId: string; endpointId: string }; Body: EndpointPatch }>(
+    `${base}/:endpointId`,
+    {
+      schema: {
+        tags: ['sdk'],
+        summary: "Update one of the user's endpoints (enabled: true also clears its health)",
+        security: userTokenSecurity,
+        params: endpointParams,
+        body: { type: 'object', additionalProperties: false, properties: endpointFields },
+        response: { 200: endpointSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const endpoint = await owned(request, request.params.endpointId);
+      return endpointView(await endpoints.update(endpoint.projectId, endpoint.id, request.body ?? {}));
+    },
+  );
+
+  sdk.delete<{ Params: { projectId: string; endpointId: string } }>(
+    `${base}/:endpointId`,
+    {
+      schema: {
+        tags: ['sdk'],
+        summary: "Delete one of the user's endpoints with its deliveries and attempts",
+        security: userTokenSecurity,
+        params: endpointParams,
+        response: { 204: { type: 'null' }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const endpoint = await owned(request, request.params.endpointId);
+      await endpoints.remove(endpoint.projectId, endpoint.id);
+      reply.code(204);
+    },
+  );
+
+  sdk.get<{
+    Params: { projectId: string; endpointId: string };
+    Querystring: { limit: number; after?: string };
+  }>(
+    `${base}/:endpointId/deliveries`,
+    {
+      schema: {
+        tags: ['sdk'],
+        summary: "The endpoint's deliveries with their attempts, newest first (read-only)",
+        security: userTokenSecurity,
+        params: endpointParams,
+        querystring: pagedQuery('delivery'),
+        response: { 200: pageSchema(sdkDeliverySchema), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const endpoint = await owned(request, request.params.endpointId);
+      const page = await store.listEndpointDeliveries(endpoint.projectId, endpoint.id, request.query);
+      return {
+        items: page.items.map((d) => ({ ...deliveryView(d), messageId: d.messageId })),
+        nextCursor: page.nextCursor,
+      };
+    },
+  );
+}
