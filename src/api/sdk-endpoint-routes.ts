@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EndpointInput, EndpointPatch, EndpointService } from '../delivery/endpoint-service.ts';
-import { notFound } from '../domain/errors.ts';
+import { HookyardError, notFound } from '../domain/errors.ts';
 import { isId } from '../domain/ids.ts';
 import type { EndpointRecord } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
@@ -8,6 +8,9 @@ import { endpointFields, endpointParams, endpointSchema, endpointView } from './
 import { deliverySchema, deliveryView } from './message-routes.ts';
 import { errorResponses, pagedQuery, pageSchema } from './schemas.ts';
 import { SDK_PREFIX, sdkUserOf, userTokenSecurity } from './sdk-auth.ts';
+
+/** A user's own endpoints, at most: a user token is held by a browser, so what it can create is bounded. */
+export const MAX_ENDPOINTS_PER_USER = 50;
 
 const sdkParams = {
   type: 'object',
@@ -73,11 +76,23 @@ export function registerSdkEndpointRoutes(
             },
           },
           ...errorResponses,
+          409: errorResponses[400],
         },
       },
     },
     async (request, reply) => {
       const user = sdkUserOf(request);
+      const existing = await store.listEndpoints(
+        user.projectId,
+        { limit: MAX_ENDPOINTS_PER_USER },
+        { userId: user.userId },
+      );
+      if (existing.nextCursor !== null || existing.items.length >= MAX_ENDPOINTS_PER_USER) {
+        throw new HookyardError(
+          'conflict',
+          `user ${user.userId} has ${MAX_ENDPOINTS_PER_USER} endpoints, the most a user may create; delete one first.`,
+        );
+      }
       const { endpoint, secret, warnings } = await endpoints.create(user.projectId, {
         ...request.body,
         userId: user.userId,

@@ -149,6 +149,24 @@ for (const kind of STORE_KINDS) {
       assert.equal((await sdk('GET', `/endpoints/${extra.body.id}`, tokenA)).status, 404);
     });
 
+    it('lets a user create at most 50 endpoints of their own', async () => {
+      const tokenD = await mint(a, keyA, 'user-d');
+      for (let i = 0; i < 50; i++) {
+        const r = await sdk('POST', '/endpoints', tokenD, { url: `${receiver.url}/d${i}` });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+      }
+      const over = await sdk('POST', '/endpoints', tokenD, { url: `${receiver.url}/d50` });
+      assert.equal(over.status, 409);
+      assert.match(over.body.detail, /50 endpoints/);
+      // The project itself is not bound by it, and other users are not affected.
+      const byProject = await t.api('POST', `/api/v1/projects/${a}/endpoints`, {
+        key: keyA,
+        body: { url: `${receiver.url}/d51`, userId: 'user-d' },
+      });
+      assert.equal(byProject.status, 201);
+      assert.equal((await sdk('POST', '/endpoints', tokenA, { url: `${receiver.url}/a3` })).status, 201);
+    });
+
     it("filters the management list by user; project B's key and tokens see nothing of project A", async () => {
       const byUser = await t.api('GET', `/api/v1/projects/${a}/endpoints?userId=user-b`, { key: keyA });
       assert.deepEqual(
