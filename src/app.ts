@@ -7,7 +7,8 @@ import { installErrorHandlers } from './api/error-handler.ts';
 import { registerHealthRoutes } from './api/health-routes.ts';
 import { registerProjectRoutes } from './api/project-routes.ts';
 import { createValidatorCompiler } from './api/request-validation.ts';
-import { registerSdkRoutes, type SdkModule, userTokenSecurityScheme } from './api/sdk-auth.ts';
+import { registerSdkRoutes, userTokenSecurityScheme } from './api/sdk-auth.ts';
+import type { ApiModule, SdkModule } from './component.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './domain/clock.ts';
 import { NodeExchange, type RawRoute } from './http/exchange.ts';
@@ -17,13 +18,10 @@ import type { SecretBox } from './security/secret-box.ts';
 import type { Store } from './store/store.ts';
 import type { UserTokens } from './users/user-tokens.ts';
 
-export type { SdkModule } from './api/sdk-auth.ts';
+export type { SdkModule } from './component.ts';
 export type { RawRoute } from './http/exchange.ts';
 
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-
-/** Registers more API routes (each issue's area adds one). Runs inside the authenticated scope. */
-export type ApiModule = (api: FastifyInstance) => void;
 
 export interface AppDeps {
   config: Pick<Config, 'apiBodyLimitBytes' | 'publicBaseUrl'> & Partial<Pick<Config, 'fastHttp'>>;

@@ -5,7 +5,7 @@ import type { Clock } from '../domain/clock.ts';
 import { HookyardError, notFound } from '../domain/errors.ts';
 import { type EndpointId, isId, type MessageId, newId } from '../domain/ids.ts';
 import { assertJsonDepth } from '../security/json-depth.ts';
-import type { DeliveryWithAttempts, MessageRecord } from '../store/delivery-store.ts';
+import type { AttemptRecord, DeliveryWithAttempts, MessageRecord } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
 import {
@@ -35,6 +35,21 @@ export function messageView(m: MessageRecord) {
   };
 }
 
+export const attemptView = (a: AttemptRecord) => ({
+  id: a.id,
+  attemptNumber: a.attemptNumber,
+  startedAt: new Date(a.startedAtMs).toISOString(),
+  durationMs: a.durationMs,
+  outcome: a.outcome,
+  statusCode: a.statusCode,
+  errorKind: a.errorKind,
+  errorMessage: a.errorMessage,
+  responseHeaders: a.responseHeaders,
+  responseBody: a.responseBody,
+  responseBodyTruncated: a.responseBodyTruncated,
+  nextAttemptAt: iso(a.nextAttemptAtMs),
+});
+
 export const deliveryView = (d: DeliveryWithAttempts) => ({
   id: d.id,
   endpointId: d.endpointId,
@@ -46,20 +61,7 @@ export const deliveryView = (d: DeliveryWithAttempts) => ({
   lastFailureKind: d.lastFailureKind,
   createdAt: new Date(d.createdAtMs).toISOString(),
   updatedAt: new Date(d.updatedAtMs).toISOString(),
-  attempts: d.attempts.map((a) => ({
-    id: a.id,
-    attemptNumber: a.attemptNumber,
-    startedAt: new Date(a.startedAtMs).toISOString(),
-    durationMs: a.durationMs,
-    outcome: a.outcome,
-    statusCode: a.statusCode,
-    errorKind: a.errorKind,
-    errorMessage: a.errorMessage,
-    responseHeaders: a.responseHeaders,
-    responseBody: a.responseBody,
-    responseBodyTruncated: a.responseBodyTruncated,
-    nextAttemptAt: iso(a.nextAttemptAtMs),
-  })),
+  attempts: d.attempts.map(attemptView),
 });
 
 const optionalText = (description: string) =>
@@ -93,7 +95,7 @@ const messageSchema = {
   },
 } as const;
 
-const attemptSchema = {
+export const attemptSchema = {
   type: 'object',
   required: [
     'id',

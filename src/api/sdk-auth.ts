@@ -1,3 +1,7 @@
+import type { SdkModule } from '../component.ts';
+
+export type { SdkModule } from '../component.ts';
+
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HookyardError } from '../domain/errors.ts';
 import type { ProjectId } from '../domain/ids.ts';
@@ -25,9 +29,6 @@ declare module 'fastify' {
     sdkTokenInQuery?: boolean;
   }
 }
-
-/** Registers SDK routes; runs inside the scope that authenticates user tokens. */
-export type SdkModule = (sdk: FastifyInstance) => void;
 
 /** The prefix every SDK route's path starts with; `:projectId` is the project the token must be valid for. */
 export const SDK_PREFIX = '/projects/:projectId/sdk';

@@ -2,10 +2,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EndpointInput, EndpointPatch, EndpointService } from '../delivery/endpoint-service.ts';
 import { HookyardError, notFound } from '../domain/errors.ts';
 import { isId } from '../domain/ids.ts';
-import type { EndpointRecord } from '../store/delivery-store.ts';
+import { DELIVERY_STATUSES, type DeliveryStatus, type EndpointRecord } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
+import { parseTime, timeBound } from './activity-routes.ts';
 import { endpointFields, endpointParams, endpointSchema, endpointView } from './endpoint-routes.ts';
-import { deliverySchema, deliveryView } from './message-routes.ts';
+import { attemptSchema, attemptView, deliverySchema, deliveryView } from './message-routes.ts';
 import { errorResponses, pagedQuery, pageSchema } from './schemas.ts';
 import { SDK_PREFIX, sdkUserOf, userTokenSecurity } from './sdk-auth.ts';
 
@@ -22,6 +23,12 @@ const sdkDeliverySchema = {
   ...deliverySchema,
   required: [...deliverySchema.required, 'messageId'],
   properties: { ...deliverySchema.properties, messageId: { type: 'string' } },
+} as const;
+
+const sdkAttemptSchema = {
+  ...attemptSchema,
+  required: [...attemptSchema.required, 'deliveryId', 'messageId'],
+  properties: { ...attemptSchema.properties, deliveryId: { type: 'string' }, messageId: { type: 'string' } },
 } as const;
 
 /**
@@ -173,24 +180,93 @@ export function registerSdkEndpointRoutes(
 
   sdk.get<{
     Params: { projectId: string; endpointId: string };
-    Querystring: { limit: number; after?: string };
+    Querystring: { limit: number; after?: string; status?: DeliveryStatus };
   }>(
     `${base}/:endpointId/deliveries`,
     {
       schema: {
         tags: ['sdk'],
-        summary: "The endpoint's deliveries with their attempts, newest first (read-only)",
+        summary: "The endpoint's deliveries, newest first, by status (read-only)",
         security: userTokenSecurity,
         params: endpointParams,
-        querystring: pagedQuery('delivery'),
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            ...pagedQuery('delivery').properties,
+            status: { type: 'string', enum: [...DELIVERY_STATUSES] },
+          },
+        },
         response: { 200: pageSchema(sdkDeliverySchema), ...errorResponses },
       },
     },
     async (request) => {
       const endpoint = await owned(request, request.params.endpointId);
-      const page = await store.listEndpointDeliveries(endpoint.projectId, endpoint.id, request.query);
+      const { limit, after, status } = request.query;
+      const page = await store.listDeliveries(
+        endpoint.projectId,
+        { endpointId: endpoint.id, ...(status !== undefined ? { status } : {}) },
+        { limit, ...(after !== undefined ? { after } : {}) },
+      );
+      // Attempts are listed by …/attempts, as on the management API.
       return {
-        items: page.items.map((d) => ({ ...deliveryView(d), messageId: d.messageId })),
+        items: page.items.map((d) => ({ ...deliveryView({ ...d, attempts: [] }), messageId: d.messageId })),
+        nextCursor: page.nextCursor,
+      };
+    },
+  );
+
+  sdk.get<{
+    Params: { projectId: string; endpointId: string };
+    Querystring: {
+      limit: number;
+      after?: string;
+      outcome?: 'succeeded' | 'failed';
+      from?: string;
+      to?: string;
+    };
+  }>(
+    `${base}/:endpointId/attempts`,
+    {
+      schema: {
+        tags: ['sdk'],
+        summary: "The endpoint's delivery attempts, newest first, by outcome and time (read-only)",
+        security: userTokenSecurity,
+        params: endpointParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            ...pagedQuery('attempt').properties,
+            outcome: { type: 'string', enum: ['succeeded', 'failed'] },
+            from: timeBound('attempts started at or after'),
+            to: timeBound('attempts started before'),
+          },
+        },
+        response: { 200: pageSchema(sdkAttemptSchema), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const endpoint = await owned(request, request.params.endpointId);
+      const { limit, after, outcome } = request.query;
+      const from = parseTime('from', request.query.from);
+      const to = parseTime('to', request.query.to);
+      const page = await store.listEndpointAttempts(
+        endpoint.projectId,
+        endpoint.id,
+        {
+          ...(outcome ? { outcome } : {}),
+          ...(from !== undefined ? { startedFromMs: from } : {}),
+          ...(to !== undefined ? { startedToMs: to } : {}),
+        },
+        { limit, ...(after !== undefined ? { after } : {}) },
+      );
+      return {
+        items: page.items.map((a) => ({
+          ...attemptView(a),
+          deliveryId: a.deliveryId,
+          messageId: a.messageId,
+        })),
         nextCursor: page.nextCursor,
       };
     },

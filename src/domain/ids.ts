@@ -17,6 +17,7 @@ export const ID_PREFIXES = {
   attempt: 'att',
   eventType: 'et',
   userTokenKey: 'utk',
+  refusedRequest: 'rfq',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -308,15 +308,6 @@ export interface DeliveryStore {
     page: { limit: number; after?: string },
   ): Promise<Page<MessageRecord>>;
   listMessageDeliveries(projectId: ProjectId, messageId: MessageId): Promise<DeliveryWithAttempts[]>;
-  /**
-   * The endpoint's deliveries with their attempts, newest first; `after` is the last delivery id
-   * of the previous page.
-   */
-  listEndpointDeliveries(
-    projectId: ProjectId,
-    endpointId: EndpointId,
-    page: { limit: number; after?: string },
-  ): Promise<Page<DeliveryWithAttempts>>;
   getDelivery(projectId: ProjectId, id: DeliveryId): Promise<DeliveryRecord | null>;
   /**
    * Queues the message again: every finished delivery of it, or only the one to `endpointId`

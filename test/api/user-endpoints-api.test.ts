@@ -119,6 +119,7 @@ for (const kind of STORE_KINDS) {
           assert.equal(r.body.code, 'not_found');
         }
         assert.equal((await sdk('GET', `/endpoints/${id}/deliveries`, tokenA)).status, 404);
+        assert.equal((await sdk('GET', `/endpoints/${id}/attempts`, tokenA)).status, 404);
       }
       const stillB = await t.api('GET', `/api/v1/projects/${a}/endpoints/${ofB}`, { key: keyA });
       assert.equal(stillB.body.name, 'mine');
@@ -142,6 +143,11 @@ for (const kind of STORE_KINDS) {
       assert.equal(deliveries.body.items.length, 1);
       assert.equal(deliveries.body.items[0].endpointId, ofA);
       assert.ok(deliveries.body.items[0].messageId.startsWith('msg_'));
+      const attempts = await sdk('GET', `/endpoints/${ofA}/attempts`, tokenA);
+      assert.equal(attempts.status, 200);
+      assert.equal(attempts.body.items.length, 1);
+      assert.equal(attempts.body.items[0].deliveryId, deliveries.body.items[0].id);
+      assert.equal(attempts.body.items[0].statusCode, 200);
 
       const extra = await sdk('POST', '/endpoints', tokenA, { url: `${receiver.url}/a2` });
       assert.equal(extra.status, 201);

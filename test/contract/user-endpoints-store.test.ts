@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { newId, type ProjectId } from '../../src/domain/ids.ts';
-import {
-  openTestStore,
-  STORE_KINDS,
-  seedProject,
-  type TestStore,
-  testEndpoint,
-  testMessage,
-} from '../helpers/stores.ts';
+import type { ProjectId } from '../../src/domain/ids.ts';
+import { openTestStore, STORE_KINDS, seedProject, type TestStore, testEndpoint } from '../helpers/stores.ts';
 
 for (const kind of STORE_KINDS) {
   describe(`endpoints owned by users, store contract (${kind})`, () => {
@@ -50,78 +43,6 @@ for (const kind of STORE_KINDS) {
         true,
       );
       assert.equal((await t.store.getEndpoint(projectId, forA.id))?.userId, 'user-a');
-    });
-
-    it("pages an endpoint's deliveries newest first with their attempts, in its project only", async () => {
-      const endpoint = testEndpoint(projectId, { userId: 'user-p' });
-      const sibling = testEndpoint(projectId);
-      await t.store.insertEndpoint(endpoint);
-      await t.store.insertEndpoint(sibling);
-      const messages = [1000, 2000, 2000, 3000].map((createdAtMs) =>
-        testMessage(projectId, [endpoint.id, sibling.id], { createdAtMs }),
-      );
-      // Deliveries take their creation time from the message.
-      await t.store.insertMessages(messages);
-      const claimed = await t.store.claimDueDeliveries({ limit: 50, nowMs: 10_000, leaseMs: 1000 });
-      const first = claimed.find(
-        (c) => c.messageId === messages[0]?.message.id && c.endpointId === endpoint.id,
-      );
-      assert.ok(first);
-      await t.store.completeDeliveries([
-        {
-          deliveryId: first.id,
-          status: 'succeeded',
-          nextAttemptAtMs: 0,
-          updatedAtMs: 10_000,
-          lastFailureKind: null,
-          attempt: {
-            id: newId('attempt'),
-            projectId,
-            deliveryId: first.id,
-            messageId: first.messageId,
-            endpointId: first.endpointId,
-            attemptNumber: 1,
-            startedAtMs: 10_000,
-            durationMs: 5,
-            outcome: 'succeeded',
-            statusCode: 204,
-            errorKind: null,
-            errorMessage: null,
-            responseHeaders: {},
-            responseBody: '',
-            responseBodyTruncated: false,
-            nextAttemptAtMs: null,
-          },
-        },
-      ]);
-      const seen: string[] = [];
-      let after: string | undefined;
-      for (let round = 0; round < 5; round++) {
-        const page = await t.store.listEndpointDeliveries(projectId, endpoint.id, {
-          limit: 3,
-          ...(after !== undefined ? { after } : {}),
-        });
-        for (const d of page.items) {
-          assert.equal(d.endpointId, endpoint.id);
-          seen.push(d.messageId);
-          if (d.id === first.id)
-            assert.deepEqual(
-              d.attempts.map((a) => a.statusCode),
-              [204],
-            );
-          else assert.deepEqual(d.attempts, []);
-        }
-        if (page.nextCursor === null) break;
-        after = page.nextCursor;
-      }
-      assert.equal(seen.length, 4);
-      assert.equal(seen[0], messages[3]?.message.id);
-      assert.equal(seen[3], messages[0]?.message.id);
-      assert.deepEqual(
-        new Set(seen.slice(1, 3)),
-        new Set([messages[1]?.message.id, messages[2]?.message.id]),
-      );
-      assert.deepEqual((await t.store.listEndpointDeliveries(other, endpoint.id, { limit: 10 })).items, []);
     });
   });
 }

@@ -7,13 +7,14 @@ import type {
   DeliveryStatus,
   DeliveryStore,
 } from '../../delivery-store.ts';
-import type { Db, SqlExecutor } from '../db.ts';
-import { chunks, insertRows, num, paddedIn, pageOf } from '../sql-lists.ts';
+import type { Db } from '../db.ts';
+import type { SqlExecutor } from '../sql-executor.ts';
+import { chunks, insertRows, num, paddedIn } from '../sql-lists.ts';
 import { ATTEMPT_COLUMNS, DELIVERY_COLUMNS } from './table-columns.ts';
 
 /** Deliveries and their attempts as the API reads them, and queuing finished ones again. */
 
-interface DeliveryRow {
+export interface DeliveryRow {
   id: string;
   project_id: string;
   message_id: string;
@@ -31,7 +32,7 @@ interface DeliveryRow {
   leased_until_ms: number | null;
 }
 
-interface AttemptRow {
+export interface AttemptRow {
   id: string;
   project_id: string;
   delivery_id: string;
@@ -50,7 +51,7 @@ interface AttemptRow {
   next_attempt_at_ms: number | null;
 }
 
-const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
+export const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
   id: r.id as DeliveryId,
   projectId: r.project_id as ProjectId,
   messageId: r.message_id as MessageId,
@@ -68,7 +69,7 @@ const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
   updatedAtMs: Number(r.updated_at_ms),
 });
 
-const toAttempt = (r: AttemptRow): AttemptRecord => ({
+export const toAttempt = (r: AttemptRow): AttemptRecord => ({
   id: r.id as AttemptId,
   projectId: r.project_id as ProjectId,
   deliveryId: r.delivery_id as DeliveryId,
@@ -120,26 +121,8 @@ async function messageDeliveries<T extends { id: string }>(
 
 export type DeliveryRecordQueries = Pick<
   DeliveryStore,
-  'listMessageDeliveries' | 'listEndpointDeliveries' | 'getDelivery' | 'resendMessage' | 'recoverEndpoint'
+  'listMessageDeliveries' | 'getDelivery' | 'resendMessage' | 'recoverEndpoint'
 >;
-
-/** The deliveries with their attempts (by delivery, in attempt order). */
-async function withAttempts(db: SqlExecutor, projectId: string, deliveries: readonly DeliveryRow[]) {
-  const attempts: AttemptRow[] = [];
-  for (const chunk of chunks(deliveries.map((d) => d.id))) {
-    const ids = paddedIn(chunk);
-    attempts.push(
-      ...(await db.all<AttemptRow>(
-        `SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE project_id = ? AND delivery_id IN (${ids.marks}) ORDER BY delivery_id, attempt_number`,
-        [projectId, ...ids.params],
-      )),
-    );
-  }
-  return deliveries.map((d) => ({
-    ...toDelivery(d),
-    attempts: attempts.filter((a) => a.delivery_id === d.id).map(toAttempt),
-  }));
-}
 
 /**
  * `lockRowsSql` ends a SELECT that must lock the rows it reads until its transaction ends (empty
@@ -162,31 +145,20 @@ export function createDeliveryRecordQueries(db: Db, lockRowsSql: string): Delive
         DELIVERY_COLUMNS,
       );
       if (deliveries.length === 0) return [];
-      return withAttempts(db, projectId, deliveries);
-    },
-    async listEndpointDeliveries(projectId, endpointId, { limit, after }) {
-      // Newest first along the (endpoint_id, created_at_ms) index; the cursor delivery's creation
-      // time and id say where the next page starts.
-      let rows: DeliveryRow[];
-      if (after === undefined) {
-        rows = await db.all<DeliveryRow>(
-          `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE project_id = ? AND endpoint_id = ? ORDER BY created_at_ms DESC, id DESC LIMIT ?`,
-          [projectId, endpointId, limit + 1],
-        );
-      } else {
-        const cursor = await db.get<{ created_at_ms: number | string }>(
-          'SELECT created_at_ms FROM deliveries WHERE project_id = ? AND endpoint_id = ? AND id = ?',
-          [projectId, endpointId, after],
-        );
-        if (!cursor) return { items: [], nextCursor: null };
-        const at = Number(cursor.created_at_ms);
-        rows = await db.all<DeliveryRow>(
-          `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE project_id = ? AND endpoint_id = ? AND (created_at_ms < ? OR (created_at_ms = ? AND id < ?)) ORDER BY created_at_ms DESC, id DESC LIMIT ?`,
-          [projectId, endpointId, at, at, after, limit + 1],
+      const attempts: AttemptRow[] = [];
+      for (const chunk of chunks(deliveries.map((d) => d.id))) {
+        const ids = paddedIn(chunk);
+        attempts.push(
+          ...(await db.all<AttemptRow>(
+            `SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE project_id = ? AND delivery_id IN (${ids.marks}) ORDER BY delivery_id, attempt_number`,
+            [projectId, ...ids.params],
+          )),
         );
       }
-      const page = pageOf(rows, limit);
-      return { items: await withAttempts(db, projectId, page.rows), nextCursor: page.nextCursor };
+      return deliveries.map((d) => ({
+        ...toDelivery(d),
+        attempts: attempts.filter((a) => a.delivery_id === d.id).map(toAttempt),
+      }));
     },
     async getDelivery(projectId, id) {
       const row = await db.get<DeliveryRow>(
