@@ -87,6 +87,17 @@ for (const kind of STORE_KINDS) {
       await receiver.waitFor(4);
       assert.equal(receiver.received.filter((r) => r.path === '/b').length, 0);
 
+      // The endpoint test sender reaches a user's endpoint, as a message of that user.
+      const before = receiver.received.length;
+      const test = await t.api('POST', `/api/v1/projects/${a}/endpoints/${ofB}/test`, {
+        key: keyA,
+        body: { eventType: 'ping.sent', payload: { ok: true } },
+      });
+      assert.equal(test.status, 202, JSON.stringify(test.body));
+      const [ping] = (await receiver.waitFor(before + 1)).slice(before);
+      assert.equal(ping?.path, '/b');
+      assert.equal(ping?.headers['hookyard-user-id'], 'user-b');
+
       // Resending A's message to B's endpoint is refused: it would hand B another user's message.
       const resend = await t.api('POST', `/api/v1/projects/${a}/messages/${published.body.id}/resend`, {
         key: keyA,
