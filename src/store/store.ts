@@ -6,6 +6,7 @@
  * Terminology follows DESIGN.md. Times are epoch milliseconds (`…AtMs`).
  */
 import type { ApiKeyId, ProjectId } from '../domain/ids.ts';
+import type { CredentialStore } from './credential-store.ts';
 import type { DeliveryStore } from './delivery-store.ts';
 import type { InboundStore } from './inbound-store.ts';
 import type { IntegrationStore } from './integration-store.ts';
@@ -70,7 +71,7 @@ export interface StoreCapabilities {
   readonly inboundEventsPerCommit: number | null;
 }
 
-export interface Store extends ProjectStore, InboundStore, DeliveryStore, IntegrationStore {
+export interface Store extends ProjectStore, InboundStore, DeliveryStore, IntegrationStore, CredentialStore {
   /** Which database: for logs and health answers only (behaviour asks `capabilities`). */
   readonly kind: 'sqlite' | 'postgres';
   readonly capabilities: StoreCapabilities;

@@ -1,4 +1,5 @@
 import type { Store } from '../store.ts';
+import { createCredentialQueries } from './credential-queries.ts';
 import type { Db } from './db.ts';
 import { createDeliveryQueries } from './delivery-queries.ts';
 import { createInboundQueries } from './inbound-queries.ts';
@@ -20,6 +21,7 @@ export function createSqlStore(db: Db, dialect: SqlDialect): Store {
     ...createInboundQueries(db),
     ...createDeliveryQueries(db, dialect),
     ...createIntegrationQueries(db),
+    ...createCredentialQueries(db),
     migrate: () => migrate(db),
     async ping() {
       await db.get('SELECT 1 AS ok');
