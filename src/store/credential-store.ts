@@ -120,7 +120,7 @@ export interface CredentialStore {
     id: CredentialId,
     owner: string,
     status: 'active' | 'needs_reauth',
-    reason: string,
+    reason: string | null,
     nowMs: number,
   ): Promise<CredentialRecord | null>;
 
