@@ -149,7 +149,8 @@ async function builtInComponents(
   const { publisher, endpoints } = delivery;
   const { createIntegrationsComponent } = await import('./integrations/integrations-component.ts');
   const { registerIntegrationRoutes } = await import('./api/integration-routes.ts');
-  const integrations = createIntegrationsComponent(context);
+  const integrations = createIntegrationsComponent(context, { publisher });
+  const { registerCredentialRoutes } = await import('./api/credential-routes.ts');
   return {
     components: [delivery, ingest, integrations],
     apiModules: [
@@ -159,6 +160,12 @@ async function builtInComponents(
       (api) => registerSourceRoutes(api, { store, sources: ingest.sources }),
       (api) => registerInboundEventRoutes(api, { store, clock, wakeRouter: ingest.wakeRouter, forwarder }),
       (api) => registerIntegrationRoutes(api, { store, integrations: integrations.integrations }),
+      (api) =>
+        registerCredentialRoutes(api, {
+          store,
+          credentials: integrations.credentials,
+          connect: integrations.connect,
+        }),
     ],
   };
 }

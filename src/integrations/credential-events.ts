@@ -41,7 +41,10 @@ export function createCredentialEvents(logger: Logger): CredentialEvents {
         try {
           await listener(event);
         } catch (err) {
-          log.error({ err, credentialId: event.credential.id, event: event.type }, 'credential listener failed');
+          log.error(
+            { err, credentialId: event.credential.id, event: event.type },
+            'credential listener failed',
+          );
         }
       }
     },

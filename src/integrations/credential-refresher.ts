@@ -96,7 +96,13 @@ export function createCredentialRefresher(deps: {
     const fresh = await ready(record);
     const { definition, secrets, settings } = fresh;
     const fail = async (reason: string) => {
-      const failed = await store.failCredentialRefresh(record.id, owner, 'needs_reauth', reason, clock.nowMs());
+      const failed = await store.failCredentialRefresh(
+        record.id,
+        owner,
+        'needs_reauth',
+        reason,
+        clock.nowMs(),
+      );
       if (failed) {
         log.warn(
           { projectId: record.projectId, credentialId: record.id, integration: record.integration, reason },
@@ -189,7 +195,10 @@ export function createCredentialRefresher(deps: {
         const stored = await refreshHeld(record, owner);
         if (stored) return ready(stored);
       } else if (clock.nowMs() > deadlineMs) {
-        throw new HookyardError('provider_error', `credential ${id} is being refreshed elsewhere for too long`);
+        throw new HookyardError(
+          'provider_error',
+          `credential ${id} is being refreshed elsewhere for too long`,
+        );
       } else {
         // Another process is refreshing it: what it stores is what we use.
         await sleep(WAIT_STEP_MS);

@@ -112,7 +112,8 @@ function parseAuth(
   if (typeof given !== 'object' || Array.isArray(given)) throw invalid('auth: expected an object');
   const only = (allowed: string[], shape: string) => {
     for (const k of Object.keys(given)) {
-      if (!allowed.includes(k)) throw invalid(`auth.${k}: not a field of ${auth.type} auth; expected ${shape}`);
+      if (!allowed.includes(k))
+        throw invalid(`auth.${k}: not a field of ${auth.type} auth; expected ${shape}`);
     }
   };
   switch (auth.type) {
@@ -396,7 +397,10 @@ export function createCredentialService(deps: {
       if (!record) throw notFound(`credential ${id}`);
       const warnings = await events.teardown(record);
       if (!(await store.deleteCredential(projectId, id))) throw notFound(`credential ${id}`);
-      log.info({ projectId, credentialId: id, integration: record.integration, warnings }, 'credential deleted');
+      log.info(
+        { projectId, credentialId: id, integration: record.integration, warnings },
+        'credential deleted',
+      );
       await events.emit({ type: 'deleted', credential: record });
       await publishChange(INTEGRATION_DISABLED_EVENT, record);
       return { warnings };

@@ -38,7 +38,9 @@ function isLoopback(url: URL): boolean {
 
 function renderUrl(template: string, settings: Record<string, unknown>, field: string): URL {
   try {
-    return new URL(renderRequest({ method: 'GET', url: template }, { credential: { settings } }, { field }).url);
+    return new URL(
+      renderRequest({ method: 'GET', url: template }, { credential: { settings } }, { field }).url,
+    );
   } catch (err) {
     if (err instanceof TemplateError) throw new HookyardError('validation_failed', err.message);
     throw err;

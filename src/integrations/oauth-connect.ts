@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.ts';
@@ -26,15 +26,23 @@ function invalid(detail: string): HookyardError {
 
 /** `https://app.example` from what a project writes; refuses paths, credentials and other schemes. */
 export function parseOrigin(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length > 256) throw invalid(`${field}: expected an origin such as https://app.example`);
+  if (typeof value !== 'string' || value.length > 256)
+    throw invalid(`${field}: expected an origin such as https://app.example`);
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     throw invalid(`${field}: expected an origin such as https://app.example`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid(`${field}: expected an http or https origin`);
-  if (url.username || url.password || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw invalid(`${field}: expected an http or https origin`);
+  if (
+    url.username ||
+    url.password ||
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.search ||
+    url.hash
+  ) {
     throw invalid(`${field}: expected an origin only (scheme, host and port), such as https://app.example`);
   }
   return url.origin;
@@ -192,7 +200,8 @@ export function createOAuthConnect(deps: {
           const code = err instanceof oauth.AuthorizationResponseError ? err.error : 'invalid_response';
           return failed(code, reason);
         }
-        const verifier = taken.codeVerifierSealed === null ? oauth.nopkce : box.open(taken.codeVerifierSealed);
+        const verifier =
+          taken.codeVerifierSealed === null ? oauth.nopkce : box.open(taken.codeVerifierSealed);
         let tokens: ReturnType<typeof tokenSet>;
         try {
           const response = await oauth.authorizationCodeGrantRequest(
@@ -215,7 +224,12 @@ export function createOAuthConnect(deps: {
           accessToken: tokens.accessToken,
           ...(tokens.refreshToken !== undefined ? { refreshToken: tokens.refreshToken } : {}),
         };
-        const providerAccountId = await credentials.findProviderAccountId(definition, secrets, settings, tokens.raw);
+        const providerAccountId = await credentials.findProviderAccountId(
+          definition,
+          secrets,
+          settings,
+          tokens.raw,
+        );
         const { record, created } = await credentials.store({
           projectId: taken.projectId,
           userId: taken.userId,
@@ -243,7 +257,9 @@ export function createOAuthConnect(deps: {
     async putSettings(projectId: ProjectId, body: { allowedRedirectOrigins?: unknown }) {
       const given = body.allowedRedirectOrigins;
       if (!Array.isArray(given) || given.length > MAX_ALLOWED_REDIRECT_ORIGINS) {
-        throw invalid(`allowedRedirectOrigins: expected a list of at most ${MAX_ALLOWED_REDIRECT_ORIGINS} origins`);
+        throw invalid(
+          `allowedRedirectOrigins: expected a list of at most ${MAX_ALLOWED_REDIRECT_ORIGINS} origins`,
+        );
       }
       const origins = [...new Set(given.map((o, i) => parseOrigin(o, `allowedRedirectOrigins[${i}]`)))];
       const record = { projectId, allowedRedirectOrigins: origins, updatedAtMs: clock.nowMs() };

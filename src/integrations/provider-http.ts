@@ -1,6 +1,6 @@
 import { Agent, fetch as undiciFetch } from 'undici';
-import type { Cidr } from '../delivery/ip-address.ts';
 import { createEgressConnector } from '../delivery/egress-guard.ts';
+import type { Cidr } from '../delivery/ip-address.ts';
 
 /**
  * Requests to providers (token endpoints, account lookups, webhook set-up) on Hookyard's behalf.
