@@ -164,6 +164,7 @@ async function builtInComponents(
         registerCredentialRoutes(api, {
           store,
           credentials: integrations.credentials,
+          refresher: integrations.refresher,
           connect: integrations.connect,
         }),
     ],

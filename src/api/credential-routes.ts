@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { notFound } from '../domain/errors.ts';
+import { HookyardError, notFound } from '../domain/errors.ts';
 import { type CredentialId, isId } from '../domain/ids.ts';
+import type { CredentialRefresher } from '../integrations/credential-refresher.ts';
 import type { CredentialInput, CredentialService } from '../integrations/credential-service.ts';
 import { MAX_ALLOWED_REDIRECT_ORIGINS, type OAuthConnect } from '../integrations/oauth-connect.ts';
 import type { Store } from '../store/store.ts';
@@ -138,9 +139,9 @@ type CredentialParams = { projectId: string; credentialId: string };
 
 export function registerCredentialRoutes(
   app: FastifyInstance,
-  deps: { store: Store; credentials: CredentialService; connect: OAuthConnect },
+  deps: { store: Store; credentials: CredentialService; refresher: CredentialRefresher; connect: OAuthConnect },
 ): void {
-  const { store, credentials, connect } = deps;
+  const { store, credentials, refresher, connect } = deps;
   const tags = ['credentials'];
   const base = '/api/v1/projects/:projectId/credentials';
 
@@ -227,6 +228,32 @@ export function registerCredentialRoutes(
         request.params.credentialId,
       );
       return credentials.get(projectId, credentialId);
+    },
+  );
+
+  app.post<{ Params: CredentialParams }>(
+    `${base}/:credentialId/refresh`,
+    {
+      schema: {
+        tags,
+        summary: 'Refresh the access token now (OAuth credentials); a refusal marks the credential needs_reauth',
+        security: bearerSecurity,
+        params: credentialParams,
+        response: { 200: credentialSchema, ...errorResponses, 409: errorSchema, 502: errorSchema },
+      },
+    },
+    async (request) => {
+      const { projectId, credentialId } = await scope(request, request.params.projectId, request.params.credentialId);
+      const record = await store.getCredential(projectId, credentialId);
+      if (!record) throw notFound(`credential ${credentialId}`);
+      if (record.authType !== 'oauth2') {
+        throw new HookyardError(
+          'validation_failed',
+          `credential ${credentialId} uses ${record.authType} auth; only OAuth credentials are refreshed`,
+        );
+      }
+      const fresh = await refresher.getFreshCredential(credentialId, { force: true });
+      return credentials.view(fresh.record);
     },
   );
 
