@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { buildApp } from './app.ts';
-import type { ApiModule, Component, ComponentContext } from './component.ts';
+import type { ApiModule, Component, ComponentContext, SdkModule } from './component.ts';
 import type { Config } from './config.ts';
 import { type Clock, systemClock } from './domain/clock.ts';
 import { createProjectService } from './projects/project-service.ts';
@@ -10,6 +10,7 @@ import { secureDataDir } from './security/data-dir.ts';
 import { createSecretBox, loadMasterKeys } from './security/secret-box.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
+import { createUserTokens } from './users/user-tokens.ts';
 
 export type { Component, ComponentContext } from './component.ts';
 
@@ -62,7 +63,8 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
 
   const projects = createProjectService({ store, secrets, clock });
   const admin = await projects.ensureAdminKey(config.adminKey);
-  const context: ComponentContext = { config, store, secrets, clock, logger };
+  const userTokens = createUserTokens({ store, secrets, clock });
+  const context: ComponentContext = { config, store, secrets, clock, logger, userTokens };
   const extra = options.components ?? [];
   const builtIn = await builtInComponents(
     context,
@@ -83,6 +85,10 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
     rawRoutes: components.flatMap((c) => c.rawRoutes ?? []),
     apiModules: config.roles.includes('api')
       ? [...builtIn.apiModules, ...components.flatMap((c) => c.apiModules ?? [])]
+      : [],
+    userTokens,
+    sdkModules: config.roles.includes('api')
+      ? [...builtIn.sdkModules, ...components.flatMap((c) => c.sdkModules ?? [])]
       : [],
     managementApi: config.roles.includes('api'),
   });
@@ -133,7 +139,7 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
 async function builtInComponents(
   context: ComponentContext,
   subscribers: readonly RoutedEventSubscriber[],
-): Promise<{ components: Component[]; apiModules: ApiModule[] }> {
+): Promise<{ components: Component[]; apiModules: ApiModule[]; sdkModules: SdkModule[] }> {
   const { store, clock } = context;
   const { createIngestComponent } = await import('./ingest/ingest-component.ts');
   const { createDeliveryComponent } = await import('./delivery/delivery-component.ts');
@@ -149,8 +155,10 @@ async function builtInComponents(
   const { publisher, endpoints } = delivery;
   const { createIntegrationsComponent } = await import('./integrations/integrations-component.ts');
   const { registerIntegrationRoutes } = await import('./api/integration-routes.ts');
+  const { registerUserTokenRoutes } = await import('./api/user-token-routes.ts');
   const integrations = createIntegrationsComponent(context, { publisher });
   const { registerCredentialRoutes } = await import('./api/credential-routes.ts');
+  const { registerConnectRoutes } = await import('./api/connect-routes.ts');
   return {
     components: [delivery, ingest, integrations],
     apiModules: [
@@ -165,6 +173,15 @@ async function builtInComponents(
           store,
           credentials: integrations.credentials,
           refresher: integrations.refresher,
+          connect: integrations.connect,
+        }),
+      (api) => registerUserTokenRoutes(api, { store, clock, userTokens: context.userTokens }),
+    ],
+    sdkModules: [
+      (sdk) =>
+        registerConnectRoutes(sdk, {
+          store,
+          credentials: integrations.credentials,
           connect: integrations.connect,
         }),
     ],

@@ -139,7 +139,12 @@ type CredentialParams = { projectId: string; credentialId: string };
 
 export function registerCredentialRoutes(
   app: FastifyInstance,
-  deps: { store: Store; credentials: CredentialService; refresher: CredentialRefresher; connect: OAuthConnect },
+  deps: {
+    store: Store;
+    credentials: CredentialService;
+    refresher: CredentialRefresher;
+    connect: OAuthConnect;
+  },
 ): void {
   const { store, credentials, refresher, connect } = deps;
   const tags = ['credentials'];
@@ -236,14 +241,19 @@ export function registerCredentialRoutes(
     {
       schema: {
         tags,
-        summary: 'Refresh the access token now (OAuth credentials); a refusal marks the credential needs_reauth',
+        summary:
+          'Refresh the access token now (OAuth credentials); a refusal marks the credential needs_reauth',
         security: bearerSecurity,
         params: credentialParams,
         response: { 200: credentialSchema, ...errorResponses, 409: errorSchema, 502: errorSchema },
       },
     },
     async (request) => {
-      const { projectId, credentialId } = await scope(request, request.params.projectId, request.params.credentialId);
+      const { projectId, credentialId } = await scope(
+        request,
+        request.params.projectId,
+        request.params.credentialId,
+      );
       const record = await store.getCredential(projectId, credentialId);
       if (!record) throw notFound(`credential ${credentialId}`);
       if (record.authType !== 'oauth2') {

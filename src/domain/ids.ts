@@ -16,6 +16,7 @@ export const ID_PREFIXES = {
   delivery: 'dlv',
   attempt: 'att',
   eventType: 'et',
+  userTokenKey: 'utk',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
@@ -31,6 +32,7 @@ export type EndpointId = Id<'endpoint'>;
 export type MessageId = Id<'message'>;
 export type DeliveryId = Id<'delivery'>;
 export type AttemptId = Id<'attempt'>;
+export type UserTokenKeyId = Id<'userTokenKey'>;
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 
