@@ -15,6 +15,8 @@ import type { ProviderFetch } from './provider-http.ts';
 export const CONNECT_STATE_TTL_MS = 10 * 60_000;
 export const MAX_REDIRECT_URL_CHARS = 2048;
 export const MAX_ALLOWED_REDIRECT_ORIGINS = 50;
+/** Connects in flight per project: bounds what user tokens can make the store hold. */
+export const MAX_PENDING_CONNECTS = 1000;
 /** The provider redirects here; one fixed URL, so one registration at the provider serves every project. */
 export const OAUTH_CALLBACK_PATH = '/oauth/callback';
 
@@ -135,6 +137,12 @@ export function createOAuthConnect(deps: {
       const { definition } = await integrations.find(input.projectId, input.integration);
       const settings = parseCredentialSettings(definition, input.settings);
       const { auth, app } = await oauthSetup(input.projectId, input.integration, settings);
+      if ((await store.countOAuthStates(input.projectId, clock.nowMs())) >= MAX_PENDING_CONNECTS) {
+        throw new HookyardError(
+          'rate_limited',
+          `the project has ${MAX_PENDING_CONNECTS} connects in flight; each expires ${CONNECT_STATE_TTL_MS / 60_000} minutes after it started`,
+        );
+      }
       const state = oauth.generateRandomState();
       const verifier = auth.pkce ? oauth.generateRandomCodeVerifier() : null;
       const nowMs = clock.nowMs();

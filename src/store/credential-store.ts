@@ -125,6 +125,8 @@ export interface CredentialStore {
   ): Promise<CredentialRecord | null>;
 
   insertOAuthState(record: OAuthStateRecord): Promise<void>;
+  /** The project's states that have not expired (connects in flight). */
+  countOAuthStates(projectId: ProjectId, nowMs: number): Promise<number>;
   /**
    * Returns the state and deletes it, once: a second take of the same state, or a take after it
    * expired, returns null. Expired states are removed along the way.

@@ -158,6 +158,9 @@ for (const kind of STORE_KINDS) {
     it('an OAuth state is taken once, and not after it expired', async () => {
       await t.store.insertOAuthState(state(a, 'h1', 10_000));
       await t.store.insertOAuthState(state(a, 'h2', 10_000));
+      await t.store.insertOAuthState(state(b, 'h3', 10_000));
+      assert.equal(await t.store.countOAuthStates(a, 5000), 2);
+      assert.equal(await t.store.countOAuthStates(a, 10_000), 0, 'expired ones do not count');
       const [x, y] = await Promise.all([
         t.store.takeOAuthState('h1', 5000),
         t.store.takeOAuthState('h1', 5000),

@@ -226,6 +226,13 @@ export function createCredentialQueries(db: Db): CredentialStore {
         ],
       );
     },
+    async countOAuthStates(projectId, nowMs) {
+      const row = await db.get<{ n: number | string }>(
+        'SELECT COUNT(*) AS n FROM oauth_states WHERE project_id = ? AND expires_at_ms > ?',
+        [projectId, nowMs],
+      );
+      return Number(row?.n ?? 0);
+    },
     async takeOAuthState(stateHash, nowMs) {
       // The DELETE decides who takes it: of two callbacks with one state, one deletes the row.
       const row = await db.get<StateRow>('DELETE FROM oauth_states WHERE state_hash = ? RETURNING *', [
