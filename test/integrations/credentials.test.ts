@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { parseEgressAllowList } from '../../src/delivery/egress-guard.ts';
@@ -14,19 +13,8 @@ import { startHookyard } from '../../src/main.ts';
 import { createSecretBox, loadMasterKeys } from '../../src/security/secret-box.ts';
 import { type FakeProvider, fakeProviderDefinition, startFakeProvider } from '../helpers/fake-provider.ts';
 import { startTestHookyard, type TestHookyard, wrapTestHookyard } from '../helpers/hookyard.ts';
+import { capturingLogger } from '../helpers/log-capture.ts';
 import { STORE_KINDS } from '../helpers/stores.ts';
-
-/** Every log line of a process, to check no token ever reaches one. */
-function capturingLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'trace' }, stream), lines };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

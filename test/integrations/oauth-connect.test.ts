@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type FakeProvider, fakeProviderDefinition, startFakeProvider } from '../helpers/fake-provider.ts';
 import { startTestHookyard, type TestHookyard } from '../helpers/hookyard.ts';
+import { capturingLogger } from '../helpers/log-capture.ts';
 import { STORE_KINDS } from '../helpers/stores.ts';
 
 async function freePort(): Promise<number> {
@@ -18,6 +19,7 @@ async function freePort(): Promise<number> {
 async function hop(url: string): Promise<{ status: number; location: string | null; body: any }> {
   const res = await fetch(url, { redirect: 'manual' });
   const text = await res.text();
+  answersSeen.push(text, res.headers.get('location') ?? '');
   let body: unknown = text;
   try {
     body = text ? JSON.parse(text) : null;
@@ -26,6 +28,8 @@ async function hop(url: string): Promise<{ status: number; location: string | nu
 }
 
 const APP = 'https://app.example';
+/** Every answer a browser got, to check no token was ever in one. */
+const answersSeen: string[] = [];
 
 for (const kind of STORE_KINDS) {
   describe(`OAuth connect over HTTP (${kind})`, () => {
@@ -33,6 +37,7 @@ for (const kind of STORE_KINDS) {
     let provider: FakeProvider;
     let projectId: string;
     let key: string;
+    const logs = capturingLogger();
 
     const userToken = async (userId: string) => {
       const res = await t.api('POST', `/api/v1/projects/${projectId}/user-tokens`, { key, body: { userId } });
@@ -61,7 +66,11 @@ for (const kind of STORE_KINDS) {
     before(async () => {
       provider = await startFakeProvider();
       const port = await freePort();
-      t = await startTestHookyard(kind, { port: String(port), publicBaseUrl: `http://127.0.0.1:${port}` });
+      t = await startTestHookyard(
+        kind,
+        { port: String(port), publicBaseUrl: `http://127.0.0.1:${port}` },
+        { logger: logs.logger },
+      );
       projectId = (await t.api('POST', '/api/v1/projects', { body: { name: 'A' } })).body.id;
       key = (await t.api('POST', `/api/v1/projects/${projectId}/api-keys`, { body: {} })).body.key;
       for (const def of [
@@ -227,6 +236,24 @@ for (const kind of STORE_KINDS) {
         (await t.api('GET', `/api/v1/projects/${projectId}/credentials/${mine}`, { key })).status,
         404,
       );
+    });
+
+    it('never writes a token, the client secret or a code verifier into a log line or an answer', () => {
+      const verifiers = provider.requests
+        .map((r) => new URLSearchParams(r.body).get('code_verifier'))
+        .filter((v): v is string => v !== null);
+      const secrets = [
+        ...provider.issued.accessTokens,
+        ...provider.issued.refreshTokens,
+        ...verifiers,
+        provider.clientSecret,
+      ];
+      assert.ok(verifiers.length > 0 && secrets.length > 10);
+      assert.ok(logs.lines.length > 10);
+      for (const s of secrets) {
+        for (const l of logs.lines) assert.ok(!l.includes(s), `a log line carries ${s.slice(0, 6)}…`);
+        for (const a of answersSeen) assert.ok(!a.includes(s), `an answer carries ${s.slice(0, 6)}…`);
+      }
     });
   });
 }
