@@ -167,7 +167,9 @@ async function builtInComponents(
   const { registerStatsRoutes } = await import('./api/stats-routes.ts');
   const { registerStreamRoutes } = await import('./api/stream-routes.ts');
   const { registerSdkEndpointRoutes } = await import('./api/sdk-endpoint-routes.ts');
-  const integrations = createIntegrationsComponent(context);
+  const integrations = createIntegrationsComponent(context, { publisher });
+  const { registerCredentialRoutes } = await import('./api/credential-routes.ts');
+  const { registerConnectRoutes } = await import('./api/connect-routes.ts');
   return {
     components: [delivery, observe, ingest, integrations],
     apiModules: [
@@ -177,6 +179,13 @@ async function builtInComponents(
       (api) => registerSourceRoutes(api, { store, sources: ingest.sources }),
       (api) => registerInboundEventRoutes(api, { store, clock, wakeRouter: ingest.wakeRouter, forwarder }),
       (api) => registerIntegrationRoutes(api, { store, integrations: integrations.integrations }),
+      (api) =>
+        registerCredentialRoutes(api, {
+          store,
+          credentials: integrations.credentials,
+          refresher: integrations.refresher,
+          connect: integrations.connect,
+        }),
       (api) => registerUserTokenRoutes(api, { store, clock, userTokens: context.userTokens }),
       (api) =>
         registerStreamRoutes(api, {
@@ -189,6 +198,14 @@ async function builtInComponents(
       (api) => registerEndpointTestRoutes(api, { store, clock }),
       (api) => registerStatsRoutes(api, { store, clock }),
     ],
-    sdkModules: [(sdk) => registerSdkEndpointRoutes(sdk, { store, endpoints })],
+    sdkModules: [
+      (sdk) => registerSdkEndpointRoutes(sdk, { store, endpoints }),
+      (sdk) =>
+        registerConnectRoutes(sdk, {
+          store,
+          credentials: integrations.credentials,
+          connect: integrations.connect,
+        }),
+    ],
   };
 }

@@ -28,6 +28,7 @@ export type ApiKeyId = Id<'apiKey'>;
 export type SourceId = Id<'source'>;
 export type EventId = Id<'event'>;
 export type TenantId = Id<'tenant'>;
+export type CredentialId = Id<'credential'>;
 export type EndpointId = Id<'endpoint'>;
 export type MessageId = Id<'message'>;
 export type DeliveryId = Id<'delivery'>;

@@ -7,6 +7,7 @@
  */
 import type { ApiKeyId, ProjectId } from '../domain/ids.ts';
 import type { ConsoleStore } from './console-store.ts';
+import type { CredentialStore } from './credential-store.ts';
 import type { DeliveryStore } from './delivery-store.ts';
 import type { InboundStore } from './inbound-store.ts';
 import type { IntegrationStore } from './integration-store.ts';
@@ -78,7 +79,8 @@ export interface Store
     DeliveryStore,
     IntegrationStore,
     UserStore,
-    ConsoleStore {
+    ConsoleStore,
+    CredentialStore {
   /** Which database: for logs and health answers only (behaviour asks `capabilities`). */
   readonly kind: 'sqlite' | 'postgres';
   readonly capabilities: StoreCapabilities;

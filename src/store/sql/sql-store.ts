@@ -1,5 +1,6 @@
 import type { Store } from '../store.ts';
 import { createConsoleQueries } from './console-queries.ts';
+import { createCredentialQueries } from './credential-queries.ts';
 import type { Db } from './db.ts';
 import { createDeliveryQueries } from './delivery-queries.ts';
 import { createInboundQueries } from './inbound-queries.ts';
@@ -24,6 +25,7 @@ export function createSqlStore(db: Db, dialect: SqlDialect): Store {
     ...createIntegrationQueries(db),
     ...createUserQueries(db),
     ...createConsoleQueries(db),
+    ...createCredentialQueries(db),
     migrate: () => migrate(db),
     async ping() {
       await db.get('SELECT 1 AS ok');
