@@ -1,30 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { type ApiModule, buildApp, type RawRoute } from './app.ts';
+import { buildApp } from './app.ts';
+import type { ApiModule, Component, ComponentContext } from './component.ts';
 import type { Config } from './config.ts';
 import { type Clock, systemClock } from './domain/clock.ts';
 import { createProjectService } from './projects/project-service.ts';
+import type { RoutedEventSubscriber } from './routing/routed-event-subscriber.ts';
 import { secureDataDir } from './security/data-dir.ts';
-import { createSecretBox, loadMasterKeys, type SecretBox } from './security/secret-box.ts';
+import { createSecretBox, loadMasterKeys } from './security/secret-box.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
+import { createUserTokens } from './users/user-tokens.ts';
 
-/** A part of the process with a lifecycle (ingest committer, delivery workers…). */
-export interface Component {
-  rawRoutes?: RawRoute[];
-  apiModules?: ApiModule[];
-  start?(): Promise<void>;
-  /** Stop taking new work, finish what is in flight. */
-  stop?(): Promise<void>;
-}
-
-export interface ComponentContext {
-  config: Config;
-  store: Store;
-  secrets: SecretBox;
-  clock: Clock;
-  logger: Logger;
-}
+export type { Component, ComponentContext } from './component.ts';
 
 export interface Hookyard {
   app: FastifyInstance;
@@ -39,7 +27,10 @@ export interface Hookyard {
 export interface StartOptions {
   logger?: Logger;
   clock?: Clock;
-  /** Extra components (tests); the built-in ones are chosen by config.roles. */
+  /**
+   * Extra components (tests); the built-in ones are chosen by config.roles. Their routed-event
+   * subscribers are registered with the built-in ones.
+   */
   components?: Component[];
 }
 
@@ -72,8 +63,14 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
 
   const projects = createProjectService({ store, secrets, clock });
   const admin = await projects.ensureAdminKey(config.adminKey);
-  const context: ComponentContext = { config, store, secrets, clock, logger };
-  const components: Component[] = [...(await builtInComponents(context)), ...(options.components ?? [])];
+  const userTokens = createUserTokens({ store, secrets, clock });
+  const context: ComponentContext = { config, store, secrets, clock, logger, userTokens };
+  const extra = options.components ?? [];
+  const builtIn = await builtInComponents(
+    context,
+    extra.flatMap((c) => c.routedEventSubscribers ?? []),
+  );
+  const components: Component[] = [...builtIn.components, ...extra];
 
   let shuttingDown = false;
   const app = await buildApp({
@@ -86,7 +83,11 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
     adminKeyHash: admin.adminKeyHash,
     isShuttingDown: () => shuttingDown,
     rawRoutes: components.flatMap((c) => c.rawRoutes ?? []),
-    apiModules: config.roles.includes('api') ? components.flatMap((c) => c.apiModules ?? []) : [],
+    apiModules: config.roles.includes('api')
+      ? [...builtIn.apiModules, ...components.flatMap((c) => c.apiModules ?? [])]
+      : [],
+    userTokens,
+    sdkModules: config.roles.includes('api') ? components.flatMap((c) => c.sdkModules ?? []) : [],
     managementApi: config.roles.includes('api'),
   });
   for (const c of components) await c.start?.();
@@ -128,26 +129,62 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
 }
 
 /**
- * Components for the configured roles; each decides which of its parts a role runs. Delivery is
- * listed first so it starts first and stops last: the inbound router forwards into its publisher.
+ * Components for the configured roles, each deciding which of its parts a role runs, and the API
+ * routes that serve them: areas know nothing of the API, so they are wired to their routes here.
+ * Delivery is listed first so it starts first and stops last: the inbound router forwards into
+ * its publisher. Routed inbound events go to the forwarder and then to `subscribers`.
  */
-async function builtInComponents(context: ComponentContext): Promise<Component[]> {
+async function builtInComponents(
+  context: ComponentContext,
+  subscribers: readonly RoutedEventSubscriber[],
+): Promise<{ components: Component[]; apiModules: ApiModule[] }> {
+  const { store, clock } = context;
   const { createIngestComponent } = await import('./ingest/ingest-component.ts');
   const { createDeliveryComponent } = await import('./delivery/delivery-component.ts');
-  const { createEndpointPresence, createInboundForwarder } = await import('./routing/inbound-forwarder.ts');
+  const { createInboundForwarder } = await import('./routing/inbound-forwarder.ts');
+  const { registerEndpointRoutes } = await import('./api/endpoint-routes.ts');
+  const { registerEventTypeRoutes } = await import('./api/event-type-routes.ts');
+  const { registerMessageRoutes } = await import('./api/message-routes.ts');
+  const { registerSourceRoutes } = await import('./api/source-routes.ts');
+  const { registerInboundEventRoutes } = await import('./api/inbound-event-routes.ts');
   const delivery = createDeliveryComponent(context);
-  const presence = createEndpointPresence(
-    (projectId) => context.store.listEndpointRoutes(projectId),
-    context.clock,
-  );
+  const forwarder = createInboundForwarder({ store, publisher: delivery.publisher });
   const { createObserveComponent } = await import('./observe/observe-component.ts');
   const observe = createObserveComponent(context);
   const ingest = createIngestComponent(context, {
-    onRouted: createInboundForwarder({ store: context.store, publisher: delivery.publisher }),
-    hasFollowUp: (projectId) => presence.hasEndpoints(projectId),
+    subscribers: [forwarder, ...subscribers],
     onRefused: (refusal) => observe.refusals.record(refusal),
     onCommitted: () => observe.streams.wake(),
   });
+  const { publisher, endpoints } = delivery;
   const { createIntegrationsComponent } = await import('./integrations/integrations-component.ts');
-  return [delivery, observe, ingest, createIntegrationsComponent(context)];
+  const { registerIntegrationRoutes } = await import('./api/integration-routes.ts');
+  const { registerUserTokenRoutes } = await import('./api/user-token-routes.ts');
+  const { registerStreamRoutes } = await import('./api/stream-routes.ts');
+  const { registerActivityRoutes } = await import('./api/activity-routes.ts');
+  const { registerEndpointTestRoutes } = await import('./api/endpoint-test-routes.ts');
+  const { registerStatsRoutes } = await import('./api/stats-routes.ts');
+  const integrations = createIntegrationsComponent(context);
+  return {
+    components: [delivery, observe, ingest, integrations],
+    apiModules: [
+      (api) => registerEndpointRoutes(api, { store, endpoints, clock }),
+      (api) => registerEventTypeRoutes(api, { store, clock }),
+      (api) => registerMessageRoutes(api, { store, publisher, clock }),
+      (api) => registerSourceRoutes(api, { store, sources: ingest.sources }),
+      (api) => registerInboundEventRoutes(api, { store, clock, wakeRouter: ingest.wakeRouter, forwarder }),
+      (api) => registerIntegrationRoutes(api, { store, integrations: integrations.integrations }),
+      (api) => registerUserTokenRoutes(api, { store, clock, userTokens: context.userTokens }),
+      (api) =>
+        registerStreamRoutes(api, {
+          store,
+          clock,
+          streams: observe.streams,
+          maxPerProject: context.config.streamMaxPerProject,
+        }),
+      (api) => registerActivityRoutes(api, { store }),
+      (api) => registerEndpointTestRoutes(api, { store, clock }),
+      (api) => registerStatsRoutes(api, { store, clock }),
+    ],
+  };
 }

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { type ApiClient, createApiClient } from './api-client.ts';
+import type { CliCommand } from './cli-command.ts';
 import { ApiError, EXIT, exitStatusOf, UnreachableError, UsageError } from './cli-errors.ts';
 import { resolveTarget } from './client-config.ts';
-import type { CliCommand } from './extra-commands.ts';
 
 export type Out = Parameters<CliCommand>[1];
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;

@@ -1,3 +1,4 @@
+import type { CliCommand } from './cli-command.ts';
 import { listenCommand } from './listen-command.ts';
 import { loginCommand } from './login-command.ts';
 import { replayCommand, resendCommand, sendCommand } from './send-command.ts';
@@ -5,10 +6,6 @@ import { verifyCommand } from './verify-command.ts';
 import { statusCommand, tailCommand } from './watch-commands.ts';
 
 /** Commands contributed by areas, keyed by name. */
-export type CliCommand = (
-  args: string[],
-  out: { log: (s: string) => void; error: (s: string) => void },
-) => Promise<number>;
 export const COMMANDS: Record<string, CliCommand> = {
   verify: verifyCommand,
   login: loginCommand,

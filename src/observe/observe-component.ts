@@ -1,8 +1,4 @@
-import { registerActivityRoutes } from '../api/activity-routes.ts';
-import { registerEndpointTestRoutes } from '../api/endpoint-test-routes.ts';
-import { registerStatsRoutes } from '../api/stats-routes.ts';
-import { registerStreamRoutes } from '../api/stream-routes.ts';
-import type { Component, ComponentContext } from '../main.ts';
+import type { Component, ComponentContext } from '../component.ts';
 import { createLiveStreams, DEFAULT_STREAM_OPTIONS, type LiveStreams } from './live-stream.ts';
 import { createRefusedRequestRecorder, type RefusedRequestRecorder } from './refused-request-recorder.ts';
 
@@ -16,8 +12,9 @@ const REFUSED_BUFFER = 1000;
 const REFUSED_FLUSH_MS = 250;
 
 /**
- * What the console and the CLI watch: the live stream, refused requests (recorded on any process
- * that ingests), attempts and deliveries by filter, the test sender and the overview's counts.
+ * What the console and the CLI watch: the live stream and refused requests (recorded on any
+ * process that ingests). Its API routes (stream, refused requests, attempts, deliveries, the test
+ * sender, stats) are wired by the composition root.
  */
 export function createObserveComponent(ctx: ComponentContext): ObserveComponent {
   const { config, store, clock, logger } = ctx;
@@ -41,13 +38,6 @@ export function createObserveComponent(ctx: ComponentContext): ObserveComponent 
   return {
     refusals,
     streams,
-    apiModules: [
-      (api) =>
-        registerStreamRoutes(api, { store, clock, streams, maxPerProject: config.streamMaxPerProject }),
-      (api) => registerActivityRoutes(api, { store }),
-      (api) => registerEndpointTestRoutes(api, { store, clock }),
-      (api) => registerStatsRoutes(api, { store, clock }),
-    ],
     async start() {
       refusals.start();
     },

@@ -11,6 +11,7 @@ import type { DeliveryStore } from './delivery-store.ts';
 import type { InboundStore } from './inbound-store.ts';
 import type { IntegrationStore } from './integration-store.ts';
 import type { Page } from './page.ts';
+import type { UserStore } from './user-store.ts';
 
 export type { Page } from './page.ts';
 
@@ -71,7 +72,13 @@ export interface StoreCapabilities {
   readonly inboundEventsPerCommit: number | null;
 }
 
-export interface Store extends ProjectStore, InboundStore, DeliveryStore, IntegrationStore, ConsoleStore {
+export interface Store
+  extends ProjectStore,
+    InboundStore,
+    DeliveryStore,
+    IntegrationStore,
+    UserStore,
+    ConsoleStore {
   /** Which database: for logs and health answers only (behaviour asks `capabilities`). */
   readonly kind: 'sqlite' | 'postgres';
   readonly capabilities: StoreCapabilities;

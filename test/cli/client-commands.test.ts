@@ -253,11 +253,9 @@ describe('hookyard client commands against a running server', () => {
       const tail = spawnHookyard(['tail', '--json'], env);
       running.push(tail);
       await until(
-        () => tail.stderr().length > 0 || tail.stdout().length > 0 || tail.child.exitCode !== null,
+        () => /Ready\./.test(tail.stderr()),
         () => tail.stderr(),
-        1500,
-      ).catch(() => {});
-      await new Promise((r) => setTimeout(r, 800));
+      );
       const id = await ingest({ n: 'tail' });
       await until(
         () => tail.stdout().includes(id),

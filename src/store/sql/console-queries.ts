@@ -1,5 +1,4 @@
-import type { EventId, IdKind, ProjectId, SourceId } from '../../domain/ids.ts';
-import { ID_PREFIXES } from '../../domain/ids.ts';
+import { type EventId, idFloor, type ProjectId, type SourceId } from '../../domain/ids.ts';
 import type {
   BucketRange,
   ConsoleStore,
@@ -9,9 +8,10 @@ import type {
   StreamEventRecord,
 } from '../console-store.ts';
 import type { InboundEventStatus } from '../inbound-store.ts';
-import type { Db, SqlValue } from './db.ts';
+import type { Db } from './db.ts';
 import { type AttemptRow, type DeliveryRow, toAttempt, toDelivery } from './delivery/deliveries.ts';
 import { ATTEMPT_COLUMNS, DELIVERY_COLUMNS } from './delivery/table-columns.ts';
+import type { SqlValue } from './sql-executor.ts';
 import { insertRows, pageOf } from './sql-lists.ts';
 
 const REFUSED_COLUMNS =
@@ -76,15 +76,6 @@ const toStreamEvent = (r: StreamEventRow): StreamEventRecord => ({
   bodyBytes: Number(r.body_bytes),
   receivedAtMs: Number(r.received_at_ms),
 });
-
-/**
- * The lowest id of `kind` made at `ms` or later. Ids start with their creation time (ids.ts), so a
- * time range is an id range, and the tables' (project_id, id) keys serve time windows without an
- * index on time.
- */
-export function idFloor(kind: IdKind, ms: number): string {
-  return `${ID_PREFIXES[kind]}_${Math.max(0, Math.floor(ms)).toString(36).padStart(9, '0')}`;
-}
 
 // SQLite binds JS numbers as REAL: bucket numbers are cast, or a division would keep its fraction.
 

@@ -7,11 +7,15 @@ import {
   type NewInboundEvent,
   type PendingInboundEvent,
   PG_EVENT_STATEMENT_ROWS,
+  type RoutingJobStatus,
   type SourceRecord,
   type TenantRecord,
 } from '../inbound-store.ts';
 import type { Page } from '../page.ts';
-import type { Db, SqlExecutor, SqlValue, SyncExecutor } from './db.ts';
+import { insertInboundEventRowsSync } from '../sqlite/sqlite-inbound-statements.ts';
+import type { Db } from './db.ts';
+import { EVENT_COLUMNS, JSON_UNCHECKED, toInboundEventRow } from './inbound-event-rows.ts';
+import type { SqlExecutor, SqlValue } from './sql-executor.ts';
 
 interface SourceRow {
   id: string;
@@ -48,6 +52,7 @@ interface EventRow {
   status: string;
   process_status: string;
   process_attempts: number;
+  process_error?: string | null;
   received_at_ms: number;
 }
 
@@ -108,8 +113,9 @@ function toSummary(r: EventRow): InboundEventSummary {
     routingKey: r.routing_key,
     tenantId: r.tenant_id,
     status: r.status as InboundEventStatus,
-    processStatus: r.process_status as 'pending' | 'done',
+    processStatus: r.process_status as RoutingJobStatus,
     processAttempts: Number(r.process_attempts),
+    processError: r.process_error ?? null,
     receivedAtMs: Number(r.received_at_ms),
   };
 }
@@ -132,82 +138,24 @@ const toTenant = (r: TenantRow): TenantRecord => ({
   createdAtMs: Number(r.created_at_ms),
 });
 
-/**
- * json_valid of a body that claims JSON and that nobody has parsed: it is checked when the event is
- * read (jsonValidOf), not on the ingest path.
- */
-const JSON_UNCHECKED = -1;
 const SUMMARY_COLUMNS =
-  'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_attempts, received_at_ms';
+  'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_attempts, process_error, received_at_ms';
 /** The event log's columns: a summary's, and the body of an event whose JSON mark is unchecked. */
 const LISTED_COLUMNS = `${SUMMARY_COLUMNS}, CASE WHEN json_valid = ${JSON_UNCHECKED} THEN body END AS unchecked_body`;
 
-export const EVENT_COLUMNS =
-  'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, headers, body, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_after_ms, received_at_ms';
-const ROW_WIDTH = 19;
-const ROW_MARKS = `(${Array.from({ length: ROW_WIDTH }, () => '?').join(', ')})`;
-const INSERT_EVENT = `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${ROW_MARKS} ON CONFLICT (source_id, dedupe_key) DO NOTHING`;
+/** A row of the VALUES list PostgreSQL's insert selects from: typed where a column is not text. */
+const PG_ROW_MARKS = `(${Array.from({ length: 19 }, (_, i) => (i === 9 ? '?::bytea' : i === 10 ? '?::smallint' : i >= 17 ? '?::bigint' : '?')).join(', ')})`;
+const PG_SELECTED = EVENT_COLUMNS.split(', ')
+  .map((c) =>
+    c === 'process_status'
+      ? "CASE WHEN v.process_status = 'pending' OR EXISTS (SELECT 1 FROM endpoints e WHERE e.project_id = v.project_id AND e.enabled = 1) THEN 'pending' ELSE 'done' END"
+      : `v.${c}`,
+  )
+  .join(', ');
+
 // PostgreSQL: a multi-row INSERT of at most this many rows (a round trip per row would dominate),
 // so the statements, one text per row count, stay few enough to prepare (postgres-db.ts).
 const PG_STATEMENT_ROWS = PG_EVENT_STATEMENT_ROWS;
-
-const BODY_AT = 9;
-
-// A source's verifier says one of a few things ("signature matched with the secret"), so the JSON
-// text of each is kept rather than made again for every event.
-const verificationText = new Map<string, string>();
-const VERIFICATION_TEXTS_KEPT = 256;
-
-function verificationJson(v: NewInboundEvent['verification']): string {
-  if (!v.ok) return JSON.stringify(v);
-  let text = verificationText.get(v.detail);
-  if (text === undefined) {
-    text = JSON.stringify({ ok: true, detail: v.detail });
-    if (verificationText.size >= VERIFICATION_TEXTS_KEPT) verificationText.clear();
-    verificationText.set(v.detail, text);
-  }
-  return text;
-}
-
-/**
- * An inbound event as the values of its row, in EVENT_COLUMNS order: what goes to SQLite's writer
- * thread. Arrays of values clone cheaply; an event object repeats its ~20 property names (and its
- * headers object's) in every clone, written on one thread and read on the other. The headers and
- * the verification are JSON text already. What the receiver left unchecked (whether a body that
- * claims JSON parses) is stored as JSON_UNCHECKED and checked when read. The body's hash is not
- * stored.
- */
-export function toInboundEventRow(e: NewInboundEvent): SqlValue[] {
-  return [
-    e.id,
-    e.projectId,
-    e.sourceId,
-    e.dedupeKey,
-    e.providerEventId,
-    e.eventType,
-    e.method,
-    e.url,
-    JSON.stringify(e.headers),
-    e.body,
-    e.jsonValid === 'unchecked' ? JSON_UNCHECKED : e.jsonValid === null ? null : e.jsonValid ? 1 : 0,
-    verificationJson(e.verification),
-    e.credentialId,
-    e.routingKey,
-    e.decided ? e.decided.tenantId : null,
-    e.decided ? e.decided.status : 'received',
-    e.decided ? 'done' : 'pending',
-    e.receivedAtMs,
-    e.receivedAtMs,
-  ];
-}
-
-/** The row with the body as a Buffer, in place: structured cloning (to the writer thread) turns a
- * Buffer into a plain Uint8Array. */
-function withBodyBuffer(row: SqlValue[]): SqlValue[] {
-  const raw = row[BODY_AT] as Uint8Array;
-  row[BODY_AT] = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  return row;
-}
 
 function parsesAsJson(body: Buffer): boolean {
   try {
@@ -217,8 +165,6 @@ function parsesAsJson(body: Buffer): boolean {
     return false;
   }
 }
-
-const EXISTING_EVENT = 'SELECT id FROM inbound_events WHERE source_id = ? AND dedupe_key = ?';
 
 /**
  * The bodies that can move to SQLite's writer thread instead of being copied there: a body the HTTP
@@ -246,23 +192,6 @@ function movableBodies(events: readonly NewInboundEvent[]): ArrayBuffer[] {
   return out;
 }
 
-/**
- * A batch of event rows in the caller's transaction (SQLite); also the writer thread's job. Per
- * row: null when it was inserted (its id is the row's), else the id of the stored event it
- * duplicates. Nulls clone back to the event loop for next to nothing, where an object per event
- * cost a clone each way (toInsertResults makes the results).
- */
-export function insertInboundEventRowsSync(
-  tx: SyncExecutor,
-  rows: readonly SqlValue[][],
-): Array<string | null> {
-  return rows.map((row) => {
-    if (tx.run(INSERT_EVENT, withBodyBuffer(row)).changes > 0) return null;
-    const existing = tx.all<{ id: string }>(EXISTING_EVENT, [row[2] as string, row[3] as string])[0];
-    return existing?.id ?? (row[0] as string);
-  });
-}
-
 function toInsertResults(
   events: readonly NewInboundEvent[],
   stored: ReadonlyArray<string | null>,
@@ -273,11 +202,15 @@ function toInsertResults(
   });
 }
 
-/** The multi-row INSERT of `rows` events, one text per row count (prepared after a few runs). */
+/**
+ * The multi-row INSERT of `rows` events, one text per row count (prepared after a few runs). It
+ * selects from the rows' VALUES so each row's process status can look at its project's endpoints
+ * (`WHERE true` keeps ON CONFLICT from reading as a join's ON).
+ */
 const pgInsertText = Array.from(
   { length: PG_STATEMENT_ROWS + 1 },
   (_, rows) =>
-    `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${Array.from({ length: rows }, () => ROW_MARKS).join(', ')} ON CONFLICT (source_id, dedupe_key) DO NOTHING RETURNING id`,
+    `INSERT INTO inbound_events (${EVENT_COLUMNS}) SELECT ${PG_SELECTED} FROM (VALUES ${Array.from({ length: rows }, () => PG_ROW_MARKS).join(', ')}) AS v (${EVENT_COLUMNS}) WHERE true ON CONFLICT (source_id, dedupe_key) DO NOTHING RETURNING id`,
 );
 
 /**
@@ -419,6 +352,10 @@ export function createInboundQueries(db: Db): InboundStore {
         where.push('status = ?');
         params.push(f.status);
       }
+      if (f.processStatus) {
+        where.push('process_status = ?');
+        params.push(f.processStatus);
+      }
       if (f.tenantId) {
         where.push('tenant_id = ?');
         params.push(f.tenantId);
@@ -444,26 +381,44 @@ export function createInboundQueries(db: Db): InboundStore {
       return { items: page.items.map(toSummary), nextCursor: page.nextCursor };
     },
     async claimPendingInboundEvents(limit, nowMs, leaseMs) {
-      if (db.dialect === 'sqlite') {
-        const rows = await db.all<EventRow>(
-          `SELECT ${SUMMARY_COLUMNS}, length(body) AS body_bytes FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? ORDER BY process_after_ms LIMIT ?`,
-          [nowMs, limit],
-        );
-        return rows.map((r) => ({ ...toPending(r), processAttempts: Number(r.process_attempts) + 1 }));
-      }
-      return db.transaction(async (tx) => {
-        const keys = await tx.all<{ project_id: string; id: string }>(
-          "SELECT project_id, id FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? ORDER BY process_after_ms LIMIT ? FOR UPDATE SKIP LOCKED",
-          [nowMs, limit],
-        );
-        if (keys.length === 0) return [];
-        const marks = keys.map(() => '(?, ?)').join(', ');
-        const rows = await tx.all<EventRow>(
-          `UPDATE inbound_events SET process_after_ms = ?, process_attempts = process_attempts + 1 WHERE (project_id, id) IN (${marks}) RETURNING ${SUMMARY_COLUMNS}, length(body) AS body_bytes`,
-          [nowMs + leaseMs, ...keys.flatMap((r) => [r.project_id, r.id])],
-        );
-        return rows.map(toPending).sort((a, b) => (a.id < b.id ? -1 : 1));
+      // SQLite has one writer, so the subquery's rows cannot be claimed by anyone else before the
+      // UPDATE; PostgreSQL locks them (SKIP LOCKED) so concurrent routers take different ones.
+      const due =
+        db.dialect === 'sqlite'
+          ? "SELECT project_id, id FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? ORDER BY process_after_ms LIMIT ?"
+          : "SELECT project_id, id FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? ORDER BY process_after_ms LIMIT ? FOR UPDATE SKIP LOCKED";
+      const rows = await db.transaction((tx) =>
+        tx.all<EventRow>(
+          `UPDATE inbound_events SET process_after_ms = ?, process_attempts = process_attempts + 1 WHERE (project_id, id) IN (${due}) RETURNING ${SUMMARY_COLUMNS}, length(body) AS body_bytes`,
+          [nowMs + leaseMs, nowMs, limit],
+        ),
+      );
+      return rows.map(toPending).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    },
+    async failInboundEvents(failures) {
+      if (failures.length === 0) return;
+      await db.transaction(async (tx) => {
+        for (const f of failures) {
+          if (f.retryAtMs === null) {
+            await tx.run(
+              "UPDATE inbound_events SET process_status = 'failed', process_error = ? WHERE project_id = ? AND id = ? AND process_status = 'pending'",
+              [f.error, f.projectId, f.id],
+            );
+          } else {
+            await tx.run(
+              "UPDATE inbound_events SET process_after_ms = ?, process_error = ? WHERE project_id = ? AND id = ? AND process_status = 'pending'",
+              [f.retryAtMs, f.error, f.projectId, f.id],
+            );
+          }
+        }
       });
+    },
+    async requeueFailedInboundEvent(projectId, id, nowMs) {
+      const { changes } = await db.run(
+        "UPDATE inbound_events SET process_status = 'pending', process_after_ms = ?, process_attempts = 0 WHERE project_id = ? AND id = ? AND process_status = 'failed'",
+        [nowMs, projectId, id],
+      );
+      return changes > 0;
     },
     async completeInboundEvents(outcomes) {
       if (outcomes.length === 0) return;
@@ -487,8 +442,8 @@ export function createInboundQueries(db: Db): InboundStore {
           for (let i = 0; i < g.ids.length; i += 500) {
             const chunk = g.ids.slice(i, i + 500);
             await tx.run(
-              `UPDATE inbound_events SET process_status = 'done', status = ?, tenant_id = ?, process_attempts = process_attempts + ? WHERE project_id = ? AND id IN (${chunk.map(() => '?').join(', ')})`,
-              [g.status, g.tenantId, tx.dialect === 'sqlite' ? 1 : 0, g.projectId, ...chunk],
+              `UPDATE inbound_events SET process_status = 'done', status = ?, tenant_id = ?, process_error = NULL WHERE project_id = ? AND id IN (${chunk.map(() => '?').join(', ')})`,
+              [g.status, g.tenantId, g.projectId, ...chunk],
             );
           }
         }
@@ -532,7 +487,7 @@ export function createInboundQueries(db: Db): InboundStore {
     },
     async requeueUnrouted(sourceId, routingKey, nowMs) {
       const { changes } = await db.run(
-        "UPDATE inbound_events SET process_status = 'pending', process_after_ms = ? WHERE source_id = ? AND routing_key = ? AND status = 'unrouted'",
+        "UPDATE inbound_events SET process_status = 'pending', process_after_ms = ?, process_attempts = 0 WHERE source_id = ? AND routing_key = ? AND status = 'unrouted'",
         [nowMs, sourceId, routingKey],
       );
       return changes;

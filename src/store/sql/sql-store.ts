@@ -7,6 +7,7 @@ import { createIntegrationQueries } from './integration-queries.ts';
 import { migrate } from './migrator.ts';
 import { createProjectQueries } from './project-queries.ts';
 import type { SqlDialect } from './sql-dialect.ts';
+import { createUserQueries } from './user-queries.ts';
 
 /**
  * The Store over a driver and its dialect (the statements that differ by database, chosen here
@@ -22,6 +23,7 @@ export function createSqlStore(db: Db, dialect: SqlDialect): Store {
     ...createDeliveryQueries(db, dialect),
     ...createIntegrationQueries(db),
     ...createConsoleQueries(db),
+    ...createUserQueries(db),
     migrate: () => migrate(db),
     async ping() {
       await db.get('SELECT 1 AS ok');
