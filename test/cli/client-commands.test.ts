@@ -245,6 +245,13 @@ describe('hookyard client commands against a running server', () => {
       assert.equal(unknown.code, 1);
       assert.match(unknown.stderr, /not found/);
 
+      const eventId = await ingest({ n: 'replay me' });
+      const replayed = await runHookyard(['replay', eventId, '--endpoint', ep.body.id], env);
+      assert.equal(replayed.code, 0, replayed.stderr);
+      assert.match(replayed.stdout, new RegExp(`${eventId}: forwarded again as msg_\\w+ \\(1 deliveries\\)`));
+      const missing = await runHookyard(['replay', 'evt_00000000000000000000000'], env);
+      assert.equal(missing.code, 1);
+
       const resent = await runHookyard(['resend', first.messageId, '--json'], env);
       assert.equal(resent.code, 0, resent.stderr);
       assert.equal(JSON.parse(resent.stdout).deliveryIds.length, 1);
