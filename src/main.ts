@@ -160,10 +160,10 @@ async function builtInComponents(
   const { createIntegrationsComponent } = await import('./integrations/integrations-component.ts');
   const { registerIntegrationRoutes } = await import('./api/integration-routes.ts');
   const { registerUserTokenRoutes } = await import('./api/user-token-routes.ts');
-  const { registerStreamRoutes } = await import('./api/stream-routes.ts');
   const { registerActivityRoutes } = await import('./api/activity-routes.ts');
   const { registerEndpointTestRoutes } = await import('./api/endpoint-test-routes.ts');
   const { registerStatsRoutes } = await import('./api/stats-routes.ts');
+  const { registerStreamRoutes } = await import('./api/stream-routes.ts');
   const integrations = createIntegrationsComponent(context);
   return {
     components: [delivery, observe, ingest, integrations],

@@ -16,8 +16,8 @@ export const ID_PREFIXES = {
   delivery: 'dlv',
   attempt: 'att',
   eventType: 'et',
-  refusedRequest: 'rfq',
   userTokenKey: 'utk',
+  refusedRequest: 'rfq',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

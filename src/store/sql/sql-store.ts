@@ -22,8 +22,8 @@ export function createSqlStore(db: Db, dialect: SqlDialect): Store {
     ...createInboundQueries(db),
     ...createDeliveryQueries(db, dialect),
     ...createIntegrationQueries(db),
-    ...createConsoleQueries(db),
     ...createUserQueries(db),
+    ...createConsoleQueries(db),
     migrate: () => migrate(db),
     async ping() {
       await db.get('SELECT 1 AS ok');
