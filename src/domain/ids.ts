@@ -75,3 +75,12 @@ const ID_SHAPE = /^[a-z]+_[0-9a-z]{8,64}$/;
 export function isId<K extends IdKind>(kind: K, value: unknown): value is Id<K> {
   return typeof value === 'string' && value.startsWith(`${ID_PREFIXES[kind]}_`) && ID_SHAPE.test(value);
 }
+
+/**
+ * The lowest id of `kind` made at `ms` or later. Ids start with their creation time, so a time
+ * range is an id range, and a table's (project_id, id) key serves time windows without an index
+ * on time.
+ */
+export function idFloor(kind: IdKind, ms: number): string {
+  return `${ID_PREFIXES[kind]}_${Math.max(0, Math.floor(ms)).toString(36).padStart(9, '0')}`;
+}
