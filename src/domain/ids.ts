@@ -16,6 +16,8 @@ export const ID_PREFIXES = {
   delivery: 'dlv',
   attempt: 'att',
   eventType: 'et',
+  workflow: 'wf',
+  execution: 'exe',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
@@ -30,6 +32,8 @@ export type EndpointId = Id<'endpoint'>;
 export type MessageId = Id<'message'>;
 export type DeliveryId = Id<'delivery'>;
 export type AttemptId = Id<'attempt'>;
+export type WorkflowId = Id<'workflow'>;
+export type ExecutionId = Id<'execution'>;
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 

@@ -6,6 +6,7 @@ import { createIntegrationQueries } from './integration-queries.ts';
 import { migrate } from './migrator.ts';
 import { createProjectQueries } from './project-queries.ts';
 import type { SqlDialect } from './sql-dialect.ts';
+import { createWorkflowQueries } from './workflow-queries.ts';
 
 /**
  * The Store over a driver and its dialect (the statements that differ by database, chosen here
@@ -20,6 +21,7 @@ export function createSqlStore(db: Db, dialect: SqlDialect): Store {
     ...createInboundQueries(db),
     ...createDeliveryQueries(db, dialect),
     ...createIntegrationQueries(db),
+    ...createWorkflowQueries(db),
     migrate: () => migrate(db),
     async ping() {
       await db.get('SELECT 1 AS ok');
