@@ -7,6 +7,7 @@ import { installErrorHandlers } from './api/error-handler.ts';
 import { registerHealthRoutes } from './api/health-routes.ts';
 import { registerProjectRoutes } from './api/project-routes.ts';
 import { createValidatorCompiler } from './api/request-validation.ts';
+import type { ApiModule } from './component.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './domain/clock.ts';
 import { NodeExchange, type RawRoute } from './http/exchange.ts';
@@ -18,9 +19,6 @@ import type { Store } from './store/store.ts';
 export type { RawRoute } from './http/exchange.ts';
 
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-
-/** Registers more API routes (each issue's area adds one). Runs inside the authenticated scope. */
-export type ApiModule = (api: FastifyInstance) => void;
 
 export interface AppDeps {
   config: Pick<Config, 'apiBodyLimitBytes' | 'publicBaseUrl'> & Partial<Pick<Config, 'fastHttp'>>;

@@ -1,30 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { type ApiModule, buildApp, type RawRoute } from './app.ts';
+import { buildApp } from './app.ts';
+import type { ApiModule, Component, ComponentContext } from './component.ts';
 import type { Config } from './config.ts';
 import { type Clock, systemClock } from './domain/clock.ts';
 import { createProjectService } from './projects/project-service.ts';
+import type { RoutedEventSubscriber } from './routing/routed-event-subscriber.ts';
 import { secureDataDir } from './security/data-dir.ts';
-import { createSecretBox, loadMasterKeys, type SecretBox } from './security/secret-box.ts';
+import { createSecretBox, loadMasterKeys } from './security/secret-box.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 
-/** A part of the process with a lifecycle (ingest committer, delivery workers…). */
-export interface Component {
-  rawRoutes?: RawRoute[];
-  apiModules?: ApiModule[];
-  start?(): Promise<void>;
-  /** Stop taking new work, finish what is in flight. */
-  stop?(): Promise<void>;
-}
-
-export interface ComponentContext {
-  config: Config;
-  store: Store;
-  secrets: SecretBox;
-  clock: Clock;
-  logger: Logger;
-}
+export type { Component, ComponentContext } from './component.ts';
 
 export interface Hookyard {
   app: FastifyInstance;
@@ -39,7 +26,10 @@ export interface Hookyard {
 export interface StartOptions {
   logger?: Logger;
   clock?: Clock;
-  /** Extra components (tests); the built-in ones are chosen by config.roles. */
+  /**
+   * Extra components (tests); the built-in ones are chosen by config.roles. Their routed-event
+   * subscribers are registered with the built-in ones.
+   */
   components?: Component[];
 }
 
@@ -73,7 +63,12 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
   const projects = createProjectService({ store, secrets, clock });
   const admin = await projects.ensureAdminKey(config.adminKey);
   const context: ComponentContext = { config, store, secrets, clock, logger };
-  const components: Component[] = [...(await builtInComponents(context)), ...(options.components ?? [])];
+  const extra = options.components ?? [];
+  const builtIn = await builtInComponents(
+    context,
+    extra.flatMap((c) => c.routedEventSubscribers ?? []),
+  );
+  const components: Component[] = [...builtIn.components, ...extra];
 
   let shuttingDown = false;
   const app = await buildApp({
@@ -86,7 +81,9 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
     adminKeyHash: admin.adminKeyHash,
     isShuttingDown: () => shuttingDown,
     rawRoutes: components.flatMap((c) => c.rawRoutes ?? []),
-    apiModules: config.roles.includes('api') ? components.flatMap((c) => c.apiModules ?? []) : [],
+    apiModules: config.roles.includes('api')
+      ? [...builtIn.apiModules, ...components.flatMap((c) => c.apiModules ?? [])]
+      : [],
     managementApi: config.roles.includes('api'),
   });
   for (const c of components) await c.start?.();
@@ -128,22 +125,40 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
 }
 
 /**
- * Components for the configured roles; each decides which of its parts a role runs. Delivery is
- * listed first so it starts first and stops last: the inbound router forwards into its publisher.
+ * Components for the configured roles, each deciding which of its parts a role runs, and the API
+ * routes that serve them: areas know nothing of the API, so they are wired to their routes here.
+ * Delivery is listed first so it starts first and stops last: the inbound router forwards into
+ * its publisher. Routed inbound events go to the forwarder and then to `subscribers`.
  */
-async function builtInComponents(context: ComponentContext): Promise<Component[]> {
+async function builtInComponents(
+  context: ComponentContext,
+  subscribers: readonly RoutedEventSubscriber[],
+): Promise<{ components: Component[]; apiModules: ApiModule[] }> {
+  const { store, clock } = context;
   const { createIngestComponent } = await import('./ingest/ingest-component.ts');
   const { createDeliveryComponent } = await import('./delivery/delivery-component.ts');
-  const { createEndpointPresence, createInboundForwarder } = await import('./routing/inbound-forwarder.ts');
+  const { createInboundForwarder } = await import('./routing/inbound-forwarder.ts');
+  const { registerEndpointRoutes } = await import('./api/endpoint-routes.ts');
+  const { registerEventTypeRoutes } = await import('./api/event-type-routes.ts');
+  const { registerMessageRoutes } = await import('./api/message-routes.ts');
+  const { registerSourceRoutes } = await import('./api/source-routes.ts');
+  const { registerInboundEventRoutes } = await import('./api/inbound-event-routes.ts');
   const delivery = createDeliveryComponent(context);
-  const presence = createEndpointPresence(
-    (projectId) => context.store.listEndpointRoutes(projectId),
-    context.clock,
-  );
-  const ingest = createIngestComponent(context, {
-    onRouted: createInboundForwarder({ store: context.store, publisher: delivery.publisher }),
-    hasFollowUp: (projectId) => presence.hasEndpoints(projectId),
-  });
+  const forwarder = createInboundForwarder({ store, publisher: delivery.publisher });
+  const ingest = createIngestComponent(context, { subscribers: [forwarder, ...subscribers] });
+  const { publisher, endpoints } = delivery;
   const { createIntegrationsComponent } = await import('./integrations/integrations-component.ts');
-  return [delivery, ingest, createIntegrationsComponent(context)];
+  const { registerIntegrationRoutes } = await import('./api/integration-routes.ts');
+  const integrations = createIntegrationsComponent(context);
+  return {
+    components: [delivery, ingest, integrations],
+    apiModules: [
+      (api) => registerEndpointRoutes(api, { store, endpoints, clock }),
+      (api) => registerEventTypeRoutes(api, { store, clock }),
+      (api) => registerMessageRoutes(api, { store, publisher, clock }),
+      (api) => registerSourceRoutes(api, { store, sources: ingest.sources }),
+      (api) => registerInboundEventRoutes(api, { store, clock, wakeRouter: ingest.wakeRouter, forwarder }),
+      (api) => registerIntegrationRoutes(api, { store, integrations: integrations.integrations }),
+    ],
+  };
 }

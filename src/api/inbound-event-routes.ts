@@ -2,15 +2,18 @@ import { hash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../domain/clock.ts';
 import { HookyardError, notFound } from '../domain/errors.ts';
-import { type EventId, newId, type SourceId, type TenantId } from '../domain/ids.ts';
+import { type EndpointId, type EventId, newId, type SourceId, type TenantId } from '../domain/ids.ts';
 import { storedSettings } from '../ingest/source-settings.ts';
-import type {
-  InboundEventFilter,
-  InboundEventRecord,
-  InboundEventStatus,
-  InboundEventSummary,
+import type { InboundForwarder } from '../routing/inbound-forwarder.ts';
+import {
+  INBOUND_EVENT_STATUSES,
+  type InboundEventFilter,
+  type InboundEventRecord,
+  type InboundEventStatus,
+  type InboundEventSummary,
+  ROUTING_JOB_STATUSES,
+  type RoutingJobStatus,
 } from '../store/inbound-store.ts';
-import { INBOUND_EVENT_STATUSES } from '../store/inbound-store.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
 import { bearerSecurity, errorResponses, pagedQuery, pageSchema, projectIdParams } from './schemas.ts';
@@ -25,6 +28,7 @@ function summaryView(e: InboundEventSummary) {
     eventType: e.eventType,
     method: e.method,
     status: e.status,
+    routingState: e.processStatus,
     tenantId: e.tenantId,
     credentialId: e.credentialId,
     verified: e.verification.ok,
@@ -59,7 +63,9 @@ function detailView(e: InboundEventRecord) {
       credentialId: e.credentialId,
       routingKey: e.routingKey,
       decided: e.processStatus === 'done',
+      state: e.processStatus,
       attempts: e.processAttempts,
+      lastError: e.processError,
     },
   };
 }
@@ -73,6 +79,12 @@ const eventSummary = {
     eventType: { type: ['string', 'null'] },
     method: { type: 'string' },
     status: { type: 'string', enum: INBOUND_EVENT_STATUSES },
+    routingState: {
+      type: 'string',
+      enum: ROUTING_JOB_STATUSES,
+      description:
+        'its routing job: pending (waiting or being retried), done, or failed (set aside after repeated failures; see routing.lastError and POST …/replay)',
+    },
     tenantId: { type: ['string', 'null'] },
     credentialId: { type: ['string', 'null'] },
     verified: { type: 'boolean' },
@@ -98,6 +110,7 @@ interface ListQuery {
   after?: string;
   sourceId?: string;
   status?: InboundEventStatus;
+  routingState?: RoutingJobStatus;
   tenantId?: string;
   providerEventId?: string;
   from?: string;
@@ -114,7 +127,7 @@ function time(value: string | undefined, field: string): number | undefined {
 
 export function registerInboundEventRoutes(
   app: FastifyInstance,
-  deps: { store: Store; clock: Clock; wakeRouter: () => void },
+  deps: { store: Store; clock: Clock; wakeRouter: () => void; forwarder: InboundForwarder },
 ): void {
   const { store } = deps;
 
@@ -133,6 +146,7 @@ export function registerInboundEventRoutes(
             ...pagedQuery('event').properties,
             sourceId: { type: 'string' },
             status: { type: 'string', enum: INBOUND_EVENT_STATUSES },
+            routingState: { type: 'string', enum: ROUTING_JOB_STATUSES },
             tenantId: { type: 'string' },
             providerEventId: { type: 'string' },
             from: { type: 'string', format: 'date-time', description: 'received at or after' },
@@ -151,6 +165,7 @@ export function registerInboundEventRoutes(
       const filter: InboundEventFilter = {};
       if (q.sourceId) filter.sourceId = q.sourceId as SourceId;
       if (q.status) filter.status = q.status;
+      if (q.routingState) filter.processStatus = q.routingState;
       if (q.tenantId) filter.tenantId = q.tenantId;
       if (q.providerEventId) filter.providerEventId = q.providerEventId;
       const from = time(q.from, 'from');
@@ -185,6 +200,60 @@ export function registerInboundEventRoutes(
       const event = await store.getInboundEvent(projectId, request.params.eventId as EventId);
       if (!event) throw notFound(`event ${request.params.eventId}`);
       return detailView(event);
+    },
+  );
+
+  app.post<{ Params: { projectId: string; eventId: string }; Body: { endpointId?: string } | null }>(
+    '/api/v1/projects/:projectId/events/:eventId/replay',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'Forward a stored event again: to every endpoint, or to one',
+        description:
+          'A routed event becomes a new message (a new webhookId) to every endpoint whose filters take it, or only to `endpointId`. An event whose routing job was set aside (routingState failed) and no endpointId: its routing job is queued again, so every subscriber gets it, with its attempts reset.',
+        security: bearerSecurity,
+        params: {
+          type: 'object',
+          required: ['projectId', 'eventId'],
+          properties: { projectId: { type: 'string' }, eventId: { type: 'string' } },
+        },
+        body: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          properties: {
+            endpointId: { type: 'string', minLength: 1, maxLength: 100, description: 'only this endpoint' },
+          },
+        },
+        response: {
+          202: {
+            type: 'object',
+            required: ['eventId', 'routingRequeued', 'messageId', 'deliveries'],
+            properties: {
+              eventId: { type: 'string' },
+              routingRequeued: {
+                type: 'boolean',
+                description: 'true: the set-aside routing job was queued again (no message yet)',
+              },
+              messageId: { type: ['string', 'null'], description: 'the new message, when forwarded now' },
+              deliveries: { type: ['integer', 'null'], description: 'deliveries the new message got' },
+            },
+          },
+          ...errorResponses,
+          409: errorResponses[400],
+        },
+      },
+    },
+    async (request, reply) => {
+      const projectId = await authorizeProject(request, store, request.params.projectId);
+      const eventId = request.params.eventId as EventId;
+      const endpointId = request.body?.endpointId as EndpointId | undefined;
+      reply.code(202);
+      if (!endpointId && (await store.requeueFailedInboundEvent(projectId, eventId, deps.clock.nowMs()))) {
+        deps.wakeRouter();
+        return { eventId, routingRequeued: true, messageId: null, deliveries: null };
+      }
+      const sent = await deps.forwarder.forwardAgain(projectId, eventId, endpointId ? { endpointId } : {});
+      return { eventId, routingRequeued: false, messageId: sent.messageId, deliveries: sent.deliveries };
     },
   );
 

@@ -13,7 +13,7 @@ import { createSecretBox, loadMasterKeys } from '../security/secret-box.ts';
 import type { InboundEventRecord } from '../store/inbound-store.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
-import type { CliCommand } from './extra-commands.ts';
+import type { CliCommand } from './cli-command.ts';
 
 export const VERIFY_HELP = `Usage: hookyard verify --provider NAME (--secret S)… [--public-key K] --request FILE [--now UNIXSECONDS | --no-freshness]
        hookyard verify --event evt_… [--project prj_…] [--now UNIXSECONDS | --no-freshness] [store options]

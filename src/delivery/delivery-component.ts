@@ -1,10 +1,7 @@
-import { registerEndpointRoutes } from '../api/endpoint-routes.ts';
-import { registerEventTypeRoutes } from '../api/event-type-routes.ts';
-import { registerMessageRoutes } from '../api/message-routes.ts';
-import type { Component, ComponentContext } from '../main.ts';
+import type { Component, ComponentContext } from '../component.ts';
 import { createDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from './delivery-worker.ts';
 import { parseEgressAllowList } from './egress-guard.ts';
-import { createEndpointService } from './endpoint-service.ts';
+import { createEndpointService, type EndpointService } from './endpoint-service.ts';
 import { createPublisher, type Publisher } from './publisher.ts';
 
 export interface DeliveryComponent extends Component {
@@ -12,12 +9,13 @@ export interface DeliveryComponent extends Component {
   readonly publisher: Publisher;
   /** The worker, when this process runs the delivery role. */
   readonly worker: DeliveryWorker | null;
+  /** Endpoints' management (the composition root serves it as API routes). */
+  readonly endpoints: EndpointService;
 }
 
 /**
- * The outbound area as one component: the management routes for endpoints, event types and
- * messages (served when the process has the `api` role), the publisher, and the delivery worker
- * (role `delivery`).
+ * The outbound area as one component: the endpoints' service, the publisher, and the delivery
+ * worker (role `delivery`). The composition root serves the first two as API routes.
  */
 export function createDeliveryComponent(
   ctx: ComponentContext,
@@ -45,11 +43,7 @@ export function createDeliveryComponent(
   return {
     publisher,
     worker,
-    apiModules: [
-      (api) => registerEndpointRoutes(api, { store, endpoints, clock }),
-      (api) => registerEventTypeRoutes(api, { store, clock }),
-      (api) => registerMessageRoutes(api, { store, publisher, clock }),
-    ],
+    endpoints,
     async start() {
       await worker?.start();
     },

@@ -1,30 +1,32 @@
-import { registerInboundEventRoutes } from '../api/inbound-event-routes.ts';
-import { registerSourceRoutes } from '../api/source-routes.ts';
-import type { ProjectId, SourceId } from '../domain/ids.ts';
-import type { Component, ComponentContext } from '../main.ts';
-import { createInboundRouter, type RoutedEventHandler } from '../routing/inbound-router.ts';
+import type { Component, ComponentContext } from '../component.ts';
+import type { SourceId } from '../domain/ids.ts';
+import { createInboundRouter } from '../routing/inbound-router.ts';
+import { followUpOf, type RoutedEventSubscriber } from '../routing/routed-event-subscriber.ts';
 import { type CompiledSource, compileSource } from './compiled-source.ts';
 import { GroupCommitter } from './group-committer.ts';
 import { createIngestRoute } from './ingest-handler.ts';
 import { SourceCache } from './source-cache.ts';
-import { createSourceService } from './source-service.ts';
+import { createSourceService, type SourceService } from './source-service.ts';
 
 const INBOUND_CHANNEL = 'hookyard_inbound';
 
+export interface IngestComponent extends Component {
+  /** Sources' management (the composition root serves it as API routes). */
+  readonly sources: SourceService;
+  /** Asks a router for a pass now (a requeued routing job is waiting): this process's, or another's. */
+  wakeRouter(): void;
+}
+
 /**
- * The inbound area as one component: the `/in/…` raw route (role ingest), the management routes
- * for sources, events and tenants (role api), and the router worker (role delivery, since it is
- * background work; on a one-process install all three run).
+ * The inbound area as one component: the `/in/…` raw route (role ingest), the sources' service,
+ * and the router worker (role delivery, since it is background work; on a one-process install
+ * all run). The router hands every routed event to `subscribers`, fixed at start; whether an
+ * event needs a routing job at all is asked of all of them.
  */
 export function createIngestComponent(
   ctx: ComponentContext,
-  options: {
-    /** Forwards routed events (to the project's endpoints). */
-    onRouted?: RoutedEventHandler;
-    /** Whether a project's events have follow-up work; without it they are routed at ingest. */
-    hasFollowUp?: (projectId: ProjectId) => boolean;
-  } = {},
-): Component {
+  options: { subscribers: readonly RoutedEventSubscriber[] },
+): IngestComponent {
   const { config, store, secrets, clock, logger } = ctx;
   const cache = new SourceCache<CompiledSource>(
     async (id) => {
@@ -40,12 +42,8 @@ export function createIngestComponent(
     publicBaseUrl: config.publicBaseUrl,
     onChange: (id: SourceId) => cache.invalidate(id),
   });
-  const router = createInboundRouter({
-    store,
-    clock,
-    logger,
-    ...(options.onRouted ? { onRouted: options.onRouted } : {}),
-  });
+  const router = createInboundRouter({ store, clock, logger, subscribers: options.subscribers });
+  const hasFollowUp = followUpOf(options.subscribers);
   const runsRouter = config.roles.includes('delivery');
   const committer = new GroupCommitter(store, {
     // PostgreSQL: batches of one prepared statement each, committed side by side on pooled
@@ -75,15 +73,16 @@ export function createIngestComponent(
             clock,
             logger,
             publicBaseUrl: config.publicBaseUrl,
-            ...(options.hasFollowUp ? { hasFollowUp: options.hasFollowUp } : {}),
+            hasFollowUp,
             applyHandshakeEffect: (source, effect) => sources.applyHandshakeEffect(source, effect),
           }),
         ]
       : [],
-    apiModules: [
-      (api) => registerSourceRoutes(api, { store, sources }),
-      (api) => registerInboundEventRoutes(api, { store, clock, wakeRouter: () => router.wake() }),
-    ],
+    sources,
+    wakeRouter: () => {
+      if (runsRouter) router.wake();
+      else void store.notify?.(INBOUND_CHANNEL, '').catch(() => {});
+    },
     async start() {
       if (!runsRouter) return;
       router.start();

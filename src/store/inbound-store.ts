@@ -49,20 +49,34 @@ export interface NewInboundEvent {
   routingKey: string | null;
   receivedAtMs: number;
   /**
-   * Set when ingest could decide the route and nothing follows (no app-level routing, nothing to
-   * forward): the event is stored routed and no routing job is created. Null: the router decides.
+   * Set when ingest could decide the route and no subscriber asked for the event (no app-level
+   * routing): the event is stored routed and no routing job is created, unless the project has an
+   * enabled endpoint when the event is inserted. That check is made by the insert itself, so an
+   * endpoint committed by any process before the event arrives is seen (forwarding's interest lives
+   * in the database, where a cache in this process would miss another process's endpoint).
+   * Null: the router decides.
    */
   decided: { status: InboundEventStatus; tenantId: string | null } | null;
 }
 
 /** A stored event. Its body's hash is not stored: whoever shows it computes it from the body. */
+/**
+ * The state of an event's routing job: waiting (or leased by a router), done, or set aside after
+ * MAX_ROUTING_ATTEMPTS failures (replayable through the API).
+ */
+export type RoutingJobStatus = 'pending' | 'done' | 'failed';
+export const ROUTING_JOB_STATUSES: readonly RoutingJobStatus[] = ['pending', 'done', 'failed'];
+
 export interface InboundEventRecord extends Omit<NewInboundEvent, 'decided' | 'jsonValid'> {
   /** true parsed as JSON; false claimed JSON but did not parse; null not JSON. */
   jsonValid: boolean | null;
   status: InboundEventStatus;
   tenantId: string | null;
-  processStatus: 'pending' | 'done';
+  processStatus: RoutingJobStatus;
+  /** Claims of its routing job so far. */
   processAttempts: number;
+  /** Why its routing job last failed; null once it succeeds. */
+  processError: string | null;
 }
 
 export type InboundEventSummary = Omit<InboundEventRecord, 'body' | 'headers'> & { bodyBytes: number };
@@ -75,6 +89,7 @@ export type PendingInboundEvent = Omit<InboundEventSummary, 'jsonValid'>;
 export interface InboundEventFilter {
   sourceId?: SourceId;
   status?: InboundEventStatus;
+  processStatus?: RoutingJobStatus;
   tenantId?: string;
   providerEventId?: string;
   receivedFromMs?: number;
@@ -120,11 +135,21 @@ export interface InboundStore {
     page: { limit: number; after?: string },
   ): Promise<Page<InboundEventSummary>>;
   /**
-   * Claims pending routing jobs, oldest first. On PostgreSQL a claim is a lease (rows locked with
-   * SKIP LOCKED and hidden for leaseMs, so several processes share the work and a dead one's claims
-   * come back). On SQLite one process owns the store and one router runs, so a claim only reads.
+   * Claims due routing jobs, oldest first, as a lease: each is hidden for leaseMs and its attempts
+   * counted, so a job whose router died comes back, and one that fails every time is counted until
+   * it is set aside (failInboundEvents). On PostgreSQL the rows are locked with SKIP LOCKED, so
+   * several processes share the work. The returned summaries carry the attempt count of this claim.
    */
   claimPendingInboundEvents(limit: number, nowMs: number, leaseMs: number): Promise<PendingInboundEvent[]>;
+  /**
+   * Records failed routing jobs with their error, in one transaction: retried from retryAtMs, or
+   * set aside (status failed) when retryAtMs is null.
+   */
+  failInboundEvents(
+    failures: ReadonlyArray<{ projectId: ProjectId; id: EventId; error: string; retryAtMs: number | null }>,
+  ): Promise<void>;
+  /** Puts a set-aside routing job back in the queue with its attempts reset; false when none was. */
+  requeueFailedInboundEvent(projectId: ProjectId, id: EventId, nowMs: number): Promise<boolean>;
   /** Records routing decisions and ends those jobs, all in one transaction. */
   completeInboundEvents(
     outcomes: ReadonlyArray<{

@@ -11,6 +11,7 @@ import {
   STORE_VARIANTS,
   seedProject as seedProjectRow,
   type TestStore,
+  testEndpoint,
 } from '../helpers/stores.ts';
 
 function seedProject(t: TestStore): Promise<ProjectId> {
@@ -300,9 +301,13 @@ for (const { kind, sqliteWriterThread, name } of STORE_VARIANTS) {
       assert.equal(mine.length, 2);
       assert.equal(mine[0]?.processAttempts, 1);
       const again = await t.store.claimPendingInboundEvents(100, now + 1, 30_000);
-      // PostgreSQL leases claims (several processes share the work); SQLite has one router, so a
-      // claim only reads and the same events come back until they are completed.
-      assert.equal(again.filter((e) => e.sourceId === s.id).length, kind === 'postgres' ? 0 : 2);
+      assert.equal(again.filter((e) => e.sourceId === s.id).length, 0, 'a claim is a lease');
+      const expired = await t.store.claimPendingInboundEvents(100, now + 30_000, 30_000);
+      assert.deepEqual(
+        expired.filter((e) => e.sourceId === s.id).map((e) => e.processAttempts),
+        [2, 2],
+        'a lease that expired gives the job back, counted',
+      );
       await t.store.completeInboundEvents([
         { projectId, id: e1.id, status: 'routed', tenantId: 'tnt_x' },
         { projectId, id: e2.id, status: 'unrouted', tenantId: null },
@@ -326,6 +331,62 @@ for (const { kind, sqliteWriterThread, name } of STORE_VARIANTS) {
         requeued.filter((e) => e.sourceId === s.id).map((e) => e.id),
         [e2.id],
       );
+    });
+
+    it('retries a failed routing job from its retry time and sets one aside, replayable', async () => {
+      const s = source(projectId);
+      await t.store.insertSource(s);
+      const retried = event(s, 'f1', { routingKey: 'T1', receivedAtMs: 5 });
+      const poison = event(s, 'f2', { routingKey: 'T1', receivedAtMs: 5 });
+      await t.store.insertInboundEvents([retried, poison]);
+      const now = 2_000_000;
+      const mine = async (atMs: number) =>
+        (await t.store.claimPendingInboundEvents(1000, atMs, 30_000)).filter((e) => e.sourceId === s.id);
+      assert.equal((await mine(now)).length, 2);
+      await t.store.failInboundEvents([
+        { projectId, id: retried.id, error: 'forwarder: store down', retryAtMs: now + 5000 },
+        { projectId, id: poison.id, error: 'forwarder: RangeError: too deep', retryAtMs: null },
+      ]);
+      assert.equal((await mine(now + 4999)).length, 0, 'not before its retry time');
+      const [again] = await mine(now + 5000);
+      assert.equal(again?.id, retried.id, 'the set-aside one is never claimed');
+      assert.equal(again?.processAttempts, 2);
+      const failed = await t.store.listInboundEvents(
+        projectId,
+        { sourceId: s.id, processStatus: 'failed' },
+        { limit: 10 },
+      );
+      assert.deepEqual(
+        failed.items.map((e) => [e.id, e.processError]),
+        [[poison.id, 'forwarder: RangeError: too deep']],
+      );
+      await t.store.completeInboundEvents([{ projectId, id: retried.id, status: 'routed', tenantId: null }]);
+      const done = await t.store.getInboundEvent(projectId, retried.id);
+      assert.equal(done?.processStatus, 'done');
+      assert.equal(done?.processError, null, 'a success clears the error');
+
+      assert.equal(await t.store.requeueFailedInboundEvent(projectId, retried.id, now), false, 'not failed');
+      assert.equal(await t.store.requeueFailedInboundEvent(projectId, poison.id, now + 6000), true);
+      const [replayed] = await mine(now + 6000);
+      assert.equal(replayed?.id, poison.id);
+      assert.equal(replayed?.processAttempts, 1, 'a replay starts its attempts again');
+    });
+
+    it('queues a routing job for an event decided at ingest when the project has an enabled endpoint', async () => {
+      const other = await seedProject(t);
+      const s = { ...source(other), settings: {} };
+      await t.store.insertSource(s);
+      const decided = { status: 'routed' as const, tenantId: null };
+      await t.store.insertEndpoint(testEndpoint(other, { enabled: false }));
+      const before = event(s, 'd1', { decided });
+      await t.store.insertInboundEvents([before]);
+      assert.equal((await t.store.getInboundEvent(other, before.id))?.processStatus, 'done');
+      await t.store.insertEndpoint(testEndpoint(other));
+      const afterEndpoint = event(s, 'd2', { decided });
+      await t.store.insertInboundEvents([afterEndpoint]);
+      const stored = await t.store.getInboundEvent(other, afterEndpoint.id);
+      assert.equal(stored?.status, 'routed');
+      assert.equal(stored?.processStatus, 'pending', 'the endpoint committed before the event is seen');
     });
 
     it('stores an event decided at ingest as routed, with no routing job', async () => {

@@ -7,6 +7,7 @@ import {
   type NewInboundEvent,
   type PendingInboundEvent,
   PG_EVENT_STATEMENT_ROWS,
+  type RoutingJobStatus,
   type SourceRecord,
   type TenantRecord,
 } from '../inbound-store.ts';
@@ -48,6 +49,7 @@ interface EventRow {
   status: string;
   process_status: string;
   process_attempts: number;
+  process_error?: string | null;
   received_at_ms: number;
 }
 
@@ -108,8 +110,9 @@ function toSummary(r: EventRow): InboundEventSummary {
     routingKey: r.routing_key,
     tenantId: r.tenant_id,
     status: r.status as InboundEventStatus,
-    processStatus: r.process_status as 'pending' | 'done',
+    processStatus: r.process_status as RoutingJobStatus,
     processAttempts: Number(r.process_attempts),
+    processError: r.process_error ?? null,
     receivedAtMs: Number(r.received_at_ms),
   };
 }
@@ -138,14 +141,46 @@ const toTenant = (r: TenantRow): TenantRecord => ({
  */
 const JSON_UNCHECKED = -1;
 const SUMMARY_COLUMNS =
-  'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_attempts, received_at_ms';
+  'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_attempts, process_error, received_at_ms';
 /** The event log's columns: a summary's, and the body of an event whose JSON mark is unchecked. */
 const LISTED_COLUMNS = `${SUMMARY_COLUMNS}, CASE WHEN json_valid = ${JSON_UNCHECKED} THEN body END AS unchecked_body`;
 
 export const EVENT_COLUMNS =
   'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, headers, body, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_after_ms, received_at_ms';
-const ROW_WIDTH = 19;
-const ROW_MARKS = `(${Array.from({ length: ROW_WIDTH }, () => '?').join(', ')})`;
+/**
+ * An event ingest decided (process_status 'done') still becomes a routing job ('pending') when its
+ * project has an enabled endpoint at the insert: the check reads the endpoints committed before
+ * it, by any process, so forwarding never depends on what a process has cached. SQLite makes it
+ * once per batch, in the batch's transaction (projectsWithEndpointsSync); PostgreSQL in the
+ * statement itself, for each row (pgInsertText), with no extra round trip and no extra parameter
+ * (a statement of PG_STATEMENT_ROWS rows stays small enough to prepare).
+ */
+const PROCESS_STATUS_AT = 16;
+const PROJECT_ID_AT = 1;
+const ROW_MARKS = `(${Array.from({ length: 19 }, () => '?').join(', ')})`;
+/** A row of the VALUES list PostgreSQL's insert selects from: typed where a column is not text. */
+const PG_ROW_MARKS = `(${Array.from({ length: 19 }, (_, i) => (i === 9 ? '?::bytea' : i === 10 ? '?::smallint' : i >= 17 ? '?::bigint' : '?')).join(', ')})`;
+const PG_SELECTED = EVENT_COLUMNS.split(', ')
+  .map((c) =>
+    c === 'process_status'
+      ? "CASE WHEN v.process_status = 'pending' OR EXISTS (SELECT 1 FROM endpoints e WHERE e.project_id = v.project_id AND e.enabled = 1) THEN 'pending' ELSE 'done' END"
+      : `v.${c}`,
+  )
+  .join(', ');
+
+/** Of the projects of a batch's decided rows, those with an enabled endpoint (SQLite, in the batch's transaction). */
+function projectsWithEndpointsSync(tx: SyncExecutor, rows: readonly SqlValue[][]): Set<string> {
+  const decided = new Set<string>();
+  for (const row of rows) if (row[PROCESS_STATUS_AT] === 'done') decided.add(row[PROJECT_ID_AT] as string);
+  if (decided.size === 0) return decided;
+  const ids = [...decided];
+  const found = tx.all<{ project_id: string }>(
+    `SELECT DISTINCT project_id FROM endpoints WHERE project_id IN (${ids.map(() => '?').join(', ')}) AND enabled = 1`,
+    ids,
+  );
+  return new Set(found.map((r) => r.project_id));
+}
+
 const INSERT_EVENT = `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${ROW_MARKS} ON CONFLICT (source_id, dedupe_key) DO NOTHING`;
 // PostgreSQL: a multi-row INSERT of at most this many rows (a round trip per row would dominate),
 // so the statements, one text per row count, stay few enough to prepare (postgres-db.ts).
@@ -256,7 +291,9 @@ export function insertInboundEventRowsSync(
   tx: SyncExecutor,
   rows: readonly SqlValue[][],
 ): Array<string | null> {
+  const forwarded = projectsWithEndpointsSync(tx, rows);
   return rows.map((row) => {
+    if (forwarded.has(row[PROJECT_ID_AT] as string)) row[PROCESS_STATUS_AT] = 'pending';
     if (tx.run(INSERT_EVENT, withBodyBuffer(row)).changes > 0) return null;
     const existing = tx.all<{ id: string }>(EXISTING_EVENT, [row[2] as string, row[3] as string])[0];
     return existing?.id ?? (row[0] as string);
@@ -273,11 +310,15 @@ function toInsertResults(
   });
 }
 
-/** The multi-row INSERT of `rows` events, one text per row count (prepared after a few runs). */
+/**
+ * The multi-row INSERT of `rows` events, one text per row count (prepared after a few runs). It
+ * selects from the rows' VALUES so each row's process status can look at its project's endpoints
+ * (`WHERE true` keeps ON CONFLICT from reading as a join's ON).
+ */
 const pgInsertText = Array.from(
   { length: PG_STATEMENT_ROWS + 1 },
   (_, rows) =>
-    `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${Array.from({ length: rows }, () => ROW_MARKS).join(', ')} ON CONFLICT (source_id, dedupe_key) DO NOTHING RETURNING id`,
+    `INSERT INTO inbound_events (${EVENT_COLUMNS}) SELECT ${PG_SELECTED} FROM (VALUES ${Array.from({ length: rows }, () => PG_ROW_MARKS).join(', ')}) AS v (${EVENT_COLUMNS}) WHERE true ON CONFLICT (source_id, dedupe_key) DO NOTHING RETURNING id`,
 );
 
 /**
@@ -419,6 +460,10 @@ export function createInboundQueries(db: Db): InboundStore {
         where.push('status = ?');
         params.push(f.status);
       }
+      if (f.processStatus) {
+        where.push('process_status = ?');
+        params.push(f.processStatus);
+      }
       if (f.tenantId) {
         where.push('tenant_id = ?');
         params.push(f.tenantId);
@@ -444,26 +489,44 @@ export function createInboundQueries(db: Db): InboundStore {
       return { items: page.items.map(toSummary), nextCursor: page.nextCursor };
     },
     async claimPendingInboundEvents(limit, nowMs, leaseMs) {
-      if (db.dialect === 'sqlite') {
-        const rows = await db.all<EventRow>(
-          `SELECT ${SUMMARY_COLUMNS}, length(body) AS body_bytes FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? ORDER BY process_after_ms LIMIT ?`,
-          [nowMs, limit],
-        );
-        return rows.map((r) => ({ ...toPending(r), processAttempts: Number(r.process_attempts) + 1 }));
-      }
-      return db.transaction(async (tx) => {
-        const keys = await tx.all<{ project_id: string; id: string }>(
-          "SELECT project_id, id FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? ORDER BY process_after_ms LIMIT ? FOR UPDATE SKIP LOCKED",
-          [nowMs, limit],
-        );
-        if (keys.length === 0) return [];
-        const marks = keys.map(() => '(?, ?)').join(', ');
-        const rows = await tx.all<EventRow>(
-          `UPDATE inbound_events SET process_after_ms = ?, process_attempts = process_attempts + 1 WHERE (project_id, id) IN (${marks}) RETURNING ${SUMMARY_COLUMNS}, length(body) AS body_bytes`,
-          [nowMs + leaseMs, ...keys.flatMap((r) => [r.project_id, r.id])],
-        );
-        return rows.map(toPending).sort((a, b) => (a.id < b.id ? -1 : 1));
+      // SQLite has one writer, so the subquery's rows cannot be claimed by anyone else before the
+      // UPDATE; PostgreSQL locks them (SKIP LOCKED) so concurrent routers take different ones.
+      const due =
+        db.dialect === 'sqlite'
+          ? "SELECT project_id, id FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? ORDER BY process_after_ms LIMIT ?"
+          : "SELECT project_id, id FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? ORDER BY process_after_ms LIMIT ? FOR UPDATE SKIP LOCKED";
+      const rows = await db.transaction((tx) =>
+        tx.all<EventRow>(
+          `UPDATE inbound_events SET process_after_ms = ?, process_attempts = process_attempts + 1 WHERE (project_id, id) IN (${due}) RETURNING ${SUMMARY_COLUMNS}, length(body) AS body_bytes`,
+          [nowMs + leaseMs, nowMs, limit],
+        ),
+      );
+      return rows.map(toPending).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    },
+    async failInboundEvents(failures) {
+      if (failures.length === 0) return;
+      await db.transaction(async (tx) => {
+        for (const f of failures) {
+          if (f.retryAtMs === null) {
+            await tx.run(
+              "UPDATE inbound_events SET process_status = 'failed', process_error = ? WHERE project_id = ? AND id = ? AND process_status = 'pending'",
+              [f.error, f.projectId, f.id],
+            );
+          } else {
+            await tx.run(
+              "UPDATE inbound_events SET process_after_ms = ?, process_error = ? WHERE project_id = ? AND id = ? AND process_status = 'pending'",
+              [f.retryAtMs, f.error, f.projectId, f.id],
+            );
+          }
+        }
       });
+    },
+    async requeueFailedInboundEvent(projectId, id, nowMs) {
+      const { changes } = await db.run(
+        "UPDATE inbound_events SET process_status = 'pending', process_after_ms = ?, process_attempts = 0 WHERE project_id = ? AND id = ? AND process_status = 'failed'",
+        [nowMs, projectId, id],
+      );
+      return changes > 0;
     },
     async completeInboundEvents(outcomes) {
       if (outcomes.length === 0) return;
@@ -487,8 +550,8 @@ export function createInboundQueries(db: Db): InboundStore {
           for (let i = 0; i < g.ids.length; i += 500) {
             const chunk = g.ids.slice(i, i + 500);
             await tx.run(
-              `UPDATE inbound_events SET process_status = 'done', status = ?, tenant_id = ?, process_attempts = process_attempts + ? WHERE project_id = ? AND id IN (${chunk.map(() => '?').join(', ')})`,
-              [g.status, g.tenantId, tx.dialect === 'sqlite' ? 1 : 0, g.projectId, ...chunk],
+              `UPDATE inbound_events SET process_status = 'done', status = ?, tenant_id = ?, process_error = NULL WHERE project_id = ? AND id IN (${chunk.map(() => '?').join(', ')})`,
+              [g.status, g.tenantId, g.projectId, ...chunk],
             );
           }
         }
@@ -532,7 +595,7 @@ export function createInboundQueries(db: Db): InboundStore {
     },
     async requeueUnrouted(sourceId, routingKey, nowMs) {
       const { changes } = await db.run(
-        "UPDATE inbound_events SET process_status = 'pending', process_after_ms = ? WHERE source_id = ? AND routing_key = ? AND status = 'unrouted'",
+        "UPDATE inbound_events SET process_status = 'pending', process_after_ms = ?, process_attempts = 0 WHERE source_id = ? AND routing_key = ? AND status = 'unrouted'",
         [nowMs, sourceId, routingKey],
       );
       return changes;
