@@ -150,8 +150,11 @@ async function builtInComponents(
   const { createIntegrationsComponent } = await import('./integrations/integrations-component.ts');
   const { registerIntegrationRoutes } = await import('./api/integration-routes.ts');
   const integrations = createIntegrationsComponent(context);
+  const { createWorkflowsComponent } = await import('./workflows/workflows-component.ts');
+  const { registerWorkflowRoutes } = await import('./api/workflow-routes.ts');
+  const workflows = createWorkflowsComponent(context, { publisher });
   return {
-    components: [delivery, ingest, integrations],
+    components: [delivery, ingest, integrations, workflows],
     apiModules: [
       (api) => registerEndpointRoutes(api, { store, endpoints, clock }),
       (api) => registerEventTypeRoutes(api, { store, clock }),
@@ -159,6 +162,14 @@ async function builtInComponents(
       (api) => registerSourceRoutes(api, { store, sources: ingest.sources }),
       (api) => registerInboundEventRoutes(api, { store, clock, wakeRouter: ingest.wakeRouter, forwarder }),
       (api) => registerIntegrationRoutes(api, { store, integrations: integrations.integrations }),
+      (api) =>
+        registerWorkflowRoutes(api, {
+          store,
+          clock,
+          publisher,
+          workflows: workflows.workflows,
+          triggers: workflows.triggers,
+        }),
     ],
   };
 }

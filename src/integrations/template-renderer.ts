@@ -302,7 +302,10 @@ export function renderRequest(
   const vocabulary = options.vocabulary ?? INTEGRATION_VOCABULARY;
   const url = renderUrl(template.url, context, `${field}.url`, vocabulary);
   for (const [name, value] of Object.entries(template.query ?? {})) {
-    url.searchParams.append(name, renderText(value, context, `${field}.query.${name}`, undefined, vocabulary));
+    url.searchParams.append(
+      name,
+      renderText(value, context, `${field}.query.${name}`, undefined, vocabulary),
+    );
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(template.headers ?? {})) {

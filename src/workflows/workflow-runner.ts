@@ -59,8 +59,6 @@ export interface WorkflowRunner {
   wake(): void;
   /** Resolves with the respond step's answer, or null when none came within `timeoutMs`. */
   waitForResponse(executionId: ExecutionId, projectId: string, timeoutMs: number): Promise<unknown | null>;
-  /** Resolves once the execution has ended (tests, benchmarks); false after `timeoutMs`. */
-  publishLifecycle(input: PublishInput): Promise<void>;
   stop(): Promise<void>;
   readonly events: EventEmitter;
 }
@@ -443,10 +441,10 @@ export function createWorkflowRunner(
                 index: i,
               };
               outcomes[i] = await walk(step.steps, `${key}[${i}].`, iteration);
+              // Every step the iteration ran, branches of its conditions included.
               const outputs: Record<string, unknown> = {};
-              for (const inner of step.steps) {
-                const value = iteration.steps[inner.id];
-                if (value) outputs[inner.id] = value.output;
+              for (const [id, value] of Object.entries(iteration.steps)) {
+                if (context.steps[id] !== value) outputs[id] = value.output;
               }
               results[i] = outputs;
               if (outcomes[i]?.kind === 'failed' || outcomes[i]?.kind === 'lost') next = list.length;
@@ -537,7 +535,6 @@ export function createWorkflowRunner(
 
   return {
     events,
-    publishLifecycle,
     start() {
       if (!stopped) return;
       stopped = false;

@@ -166,4 +166,3 @@ export function shapeMismatches(example: unknown, value: unknown, at: string): s
   }
   return [];
 }
-
