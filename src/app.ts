@@ -7,7 +7,8 @@ import { installErrorHandlers } from './api/error-handler.ts';
 import { registerHealthRoutes } from './api/health-routes.ts';
 import { registerProjectRoutes } from './api/project-routes.ts';
 import { createValidatorCompiler } from './api/request-validation.ts';
-import type { ApiModule } from './component.ts';
+import { registerSdkRoutes, userTokenSecurityScheme } from './api/sdk-auth.ts';
+import type { ApiModule, SdkModule } from './component.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './domain/clock.ts';
 import { NodeExchange, type RawRoute } from './http/exchange.ts';
@@ -15,7 +16,9 @@ import { type FastHttp, installFastHttp } from './http/fast-http.ts';
 import type { ProjectService } from './projects/project-service.ts';
 import type { SecretBox } from './security/secret-box.ts';
 import type { Store } from './store/store.ts';
+import type { UserTokens } from './users/user-tokens.ts';
 
+export type { SdkModule } from './component.ts';
 export type { RawRoute } from './http/exchange.ts';
 
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
@@ -32,6 +35,10 @@ export interface AppDeps {
   /** Raw routes tried before Fastify, on the real socket (not through inject). */
   rawRoutes?: RawRoute[];
   apiModules?: ApiModule[];
+  /** Verifies user tokens for the SDK routes (`/projects/{projectId}/sdk/…`). */
+  userTokens?: UserTokens;
+  /** Registers SDK routes, inside the scope that authenticates user tokens (needs userTokens). */
+  sdkModules?: SdkModule[];
   /** False on processes whose roles exclude `api`: only health routes and raw routes are served. */
   managementApi?: boolean;
 }
@@ -47,6 +54,7 @@ export const API_INFO = {
   components: {
     securitySchemes: {
       bearerAuth: { type: 'http', scheme: 'bearer', description: 'API key or operator key' },
+      userToken: userTokenSecurityScheme,
     },
   },
 } as const;
@@ -93,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done();
   });
   app.decorateRequest('principal', null);
+  app.decorateRequest('sdkUser', null);
   // Unknown fields are an error that names them, never silently dropped; body types are not coerced.
   app.setValidatorCompiler(createValidatorCompiler());
   acceptEmptyJsonBodies(app);
@@ -109,6 +118,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerProjectRoutes(api, { store: deps.store, projects: deps.projects, clock: deps.clock });
     for (const module of deps.apiModules ?? []) module(api);
   });
+  if (deps.userTokens)
+    await registerSdkRoutes(app, { userTokens: deps.userTokens, modules: deps.sdkModules ?? [] });
   return app;
 }
 

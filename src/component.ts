@@ -12,9 +12,13 @@ import type { RawRoute } from './http/exchange.ts';
 import type { RoutedEventSubscriber } from './routing/routed-event-subscriber.ts';
 import type { SecretBox } from './security/secret-box.ts';
 import type { Store } from './store/store.ts';
+import type { UserTokens } from './users/user-tokens.ts';
 
 /** Registers API routes; runs inside the authenticated scope. */
 export type ApiModule = (api: FastifyInstance) => void;
+
+/** Registers SDK routes; runs inside the scope that authenticates user tokens. */
+export type SdkModule = (sdk: FastifyInstance) => void;
 
 /** A part of the process with a lifecycle (ingest committer, delivery workers…). */
 export interface Component {
@@ -22,6 +26,8 @@ export interface Component {
   rawRoutes?: RawRoute[];
   /** Served when the process has the `api` role. */
   apiModules?: ApiModule[];
+  /** Routes under /projects/{projectId}/sdk/…, for one user (request.sdkUser) by user token. */
+  sdkModules?: SdkModule[];
   /** Handed every routed inbound event from the start of the process. */
   routedEventSubscribers?: RoutedEventSubscriber[];
   start?(): Promise<void>;
@@ -35,4 +41,6 @@ export interface ComponentContext {
   secrets: SecretBox;
   clock: Clock;
   logger: Logger;
+  /** Verifies and mints user tokens (the SDK routes' authentication). */
+  userTokens: UserTokens;
 }

@@ -10,6 +10,7 @@ import { secureDataDir } from './security/data-dir.ts';
 import { createSecretBox, loadMasterKeys } from './security/secret-box.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
+import { createUserTokens } from './users/user-tokens.ts';
 
 export type { Component, ComponentContext } from './component.ts';
 
@@ -62,7 +63,8 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
 
   const projects = createProjectService({ store, secrets, clock });
   const admin = await projects.ensureAdminKey(config.adminKey);
-  const context: ComponentContext = { config, store, secrets, clock, logger };
+  const userTokens = createUserTokens({ store, secrets, clock });
+  const context: ComponentContext = { config, store, secrets, clock, logger, userTokens };
   const extra = options.components ?? [];
   const builtIn = await builtInComponents(
     context,
@@ -84,6 +86,8 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
     apiModules: config.roles.includes('api')
       ? [...builtIn.apiModules, ...components.flatMap((c) => c.apiModules ?? [])]
       : [],
+    userTokens,
+    sdkModules: config.roles.includes('api') ? components.flatMap((c) => c.sdkModules ?? []) : [],
     managementApi: config.roles.includes('api'),
   });
   for (const c of components) await c.start?.();
@@ -149,6 +153,7 @@ async function builtInComponents(
   const { publisher, endpoints } = delivery;
   const { createIntegrationsComponent } = await import('./integrations/integrations-component.ts');
   const { registerIntegrationRoutes } = await import('./api/integration-routes.ts');
+  const { registerUserTokenRoutes } = await import('./api/user-token-routes.ts');
   const integrations = createIntegrationsComponent(context);
   const { createWorkflowsComponent } = await import('./workflows/workflows-component.ts');
   const { registerWorkflowRoutes } = await import('./api/workflow-routes.ts');
@@ -170,6 +175,7 @@ async function builtInComponents(
           workflows: workflows.workflows,
           triggers: workflows.triggers,
         }),
+      (api) => registerUserTokenRoutes(api, { store, clock, userTokens: context.userTokens }),
     ],
   };
 }

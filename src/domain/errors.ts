@@ -9,6 +9,11 @@ export const ERROR_CATALOGUE = {
   validation_failed: { status: 400, title: 'The request does not match the schema.' },
   unsupported_media_type: { status: 415, title: 'The content type is not accepted here.' },
   unauthorized: { status: 401, title: 'A valid bearer key is required.' },
+  user_token_invalid: {
+    status: 401,
+    title: 'A valid user token (a JWT signed with a key of the project) is required.',
+  },
+  user_token_expired: { status: 401, title: 'The user token has expired; get a new one.' },
   forbidden: { status: 403, title: 'The key may not perform this action.' },
   conflict: { status: 409, title: 'The request conflicts with the current state.' },
   integration_key_reserved: {

@@ -18,6 +18,7 @@ export const ID_PREFIXES = {
   eventType: 'et',
   workflow: 'wf',
   execution: 'exe',
+  userTokenKey: 'utk',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
@@ -34,6 +35,7 @@ export type DeliveryId = Id<'delivery'>;
 export type AttemptId = Id<'attempt'>;
 export type WorkflowId = Id<'workflow'>;
 export type ExecutionId = Id<'execution'>;
+export type UserTokenKeyId = Id<'userTokenKey'>;
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 

@@ -10,6 +10,7 @@ import type { DeliveryStore } from './delivery-store.ts';
 import type { InboundStore } from './inbound-store.ts';
 import type { IntegrationStore } from './integration-store.ts';
 import type { Page } from './page.ts';
+import type { UserStore } from './user-store.ts';
 import type { WorkflowStore } from './workflow-store.ts';
 
 export type { Page } from './page.ts';
@@ -71,7 +72,13 @@ export interface StoreCapabilities {
   readonly inboundEventsPerCommit: number | null;
 }
 
-export interface Store extends ProjectStore, InboundStore, DeliveryStore, IntegrationStore, WorkflowStore {
+export interface Store
+  extends ProjectStore,
+    InboundStore,
+    DeliveryStore,
+    IntegrationStore,
+    UserStore,
+    WorkflowStore {
   /** Which database: for logs and health answers only (behaviour asks `capabilities`). */
   readonly kind: 'sqlite' | 'postgres';
   readonly capabilities: StoreCapabilities;

@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import type { Publisher, PublishInput } from '../delivery/publisher.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { ExecutionId } from '../domain/ids.ts';
-import type { Sandbox } from '../sandbox/sandbox.ts';
 import { GroupCommit } from '../store/group-commit.ts';
 import type { Store } from '../store/store.ts';
 import type {

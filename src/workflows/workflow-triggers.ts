@@ -1,6 +1,6 @@
 import type { Clock } from '../domain/clock.ts';
 import { HookyardError, notFound } from '../domain/errors.ts';
-import { type ExecutionId, isId, newId, type ProjectId, type WorkflowId } from '../domain/ids.ts';
+import { type ExecutionId, isId, newId, type ProjectId } from '../domain/ids.ts';
 import type { Store } from '../store/store.ts';
 import type { ExecutionRecord, WorkflowRecord } from '../store/workflow-store.ts';
 import { requestRuleFailures } from './request-rules.ts';
@@ -107,11 +107,10 @@ export function createWorkflowTriggers(deps: {
     },
     async request(projectId, userId, workflowId, request, waitMs) {
       const workflow = isId('workflow', workflowId) ? await store.getWorkflow(projectId, workflowId) : null;
-      if (!workflow || workflow.triggerType !== 'request' || !workflow.deployed)
-        throw notFound(`workflow ${workflowId}`);
+      if (workflow?.triggerType !== 'request' || !workflow.deployed) throw notFound(`workflow ${workflowId}`);
       const version = await store.getWorkflowVersion(projectId, workflow.id, workflow.version);
       const doc = version?.document as unknown as WorkflowDocument | undefined;
-      if (!doc || doc.trigger.type !== 'request') throw notFound(`workflow ${workflowId}`);
+      if (doc?.trigger.type !== 'request') throw notFound(`workflow ${workflowId}`);
       const failures = requestRuleFailures(doc.trigger.validation, request);
       if (failures.length > 0) {
         throw new HookyardError(

@@ -10,7 +10,7 @@ import type { NewInboundEvent } from '../../src/store/inbound-store.ts';
 import { PostgresDb } from '../../src/store/postgres/postgres-db.ts';
 import { postgresDialect } from '../../src/store/postgres/postgres-dialect.ts';
 import type { Db } from '../../src/store/sql/db.ts';
-import { EVENT_COLUMNS, toInboundEventRow } from '../../src/store/sql/inbound-queries.ts';
+import { EVENT_COLUMNS, toInboundEventRow } from '../../src/store/sql/inbound-event-rows.ts';
 import { migrate, readMigrations } from '../../src/store/sql/migrator.ts';
 import { createSqlStore } from '../../src/store/sql/sql-store.ts';
 import { SqliteDb } from '../../src/store/sqlite/sqlite-db.ts';

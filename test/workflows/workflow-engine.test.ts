@@ -231,6 +231,7 @@ for (const kind of STORE_KINDS) {
                 id: 'big',
                 type: 'condition',
                 if: { left: '{{item.n}}', operator: 'greaterThan', right: 10 },
+                // biome-ignore lint/suspicious/noThenProperty: a condition step names its branches then and else
                 then: [
                   {
                     id: 'double',

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { StoreUnavailableError } from '../../domain/errors.ts';
-import type { Db, SqlExecutor, SqlValue } from '../sql/db.ts';
+import type { Db } from '../sql/db.ts';
+import type { SqlExecutor, SqlValue } from '../sql/sql-executor.ts';
 
 const INT8_OID = 20;
 

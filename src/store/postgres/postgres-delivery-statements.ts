@@ -1,4 +1,4 @@
-import type { Db, SqlExecutor, SqlValue } from '../sql/db.ts';
+import type { Db } from '../sql/db.ts';
 import { CLAIM_JOINS, CLAIM_SELECT, CLAIMED_COLUMNS, type ClaimRow } from '../sql/delivery/claims.ts';
 import {
   IDEMPOTENCY_SELECT,
@@ -11,6 +11,7 @@ import {
 } from '../sql/delivery/messages.ts';
 import { ATTEMPT_COLUMNS, DELIVERY_COLUMNS, MESSAGE_COLUMNS } from '../sql/delivery/table-columns.ts';
 import type { DeliveryHotPath } from '../sql/sql-dialect.ts';
+import type { SqlExecutor, SqlValue } from '../sql/sql-executor.ts';
 
 /**
  * PostgreSQL's delivery hot path: a publish batch, a claim, a release and a batch of outcomes are

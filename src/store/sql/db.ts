@@ -1,8 +1,6 @@
 import type { OffloadInput, OffloadJobName, OffloadOutput } from './offload-jobs.ts';
 import type { SqlExecutor, SyncExecutor } from './sql-executor.ts';
 
-export type { Dialect, SqlExecutor, SqlValue, SyncExecutor } from './sql-executor.ts';
-
 /**
  * The driver seam under the SQL store: everything above it is dialect-agnostic SQL written with
  * `?` placeholders; the PostgreSQL driver rewrites them to `$n`. Only the two files implementing

@@ -12,7 +12,10 @@ import {
   type TenantRecord,
 } from '../inbound-store.ts';
 import type { Page } from '../page.ts';
-import type { Db, SqlExecutor, SqlValue, SyncExecutor } from './db.ts';
+import { insertInboundEventRowsSync } from '../sqlite/sqlite-inbound-statements.ts';
+import type { Db } from './db.ts';
+import { EVENT_COLUMNS, JSON_UNCHECKED, toInboundEventRow } from './inbound-event-rows.ts';
+import type { SqlExecutor, SqlValue } from './sql-executor.ts';
 
 interface SourceRow {
   id: string;
@@ -135,29 +138,11 @@ const toTenant = (r: TenantRow): TenantRecord => ({
   createdAtMs: Number(r.created_at_ms),
 });
 
-/**
- * json_valid of a body that claims JSON and that nobody has parsed: it is checked when the event is
- * read (jsonValidOf), not on the ingest path.
- */
-const JSON_UNCHECKED = -1;
 const SUMMARY_COLUMNS =
   'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_attempts, process_error, received_at_ms';
 /** The event log's columns: a summary's, and the body of an event whose JSON mark is unchecked. */
 const LISTED_COLUMNS = `${SUMMARY_COLUMNS}, CASE WHEN json_valid = ${JSON_UNCHECKED} THEN body END AS unchecked_body`;
 
-export const EVENT_COLUMNS =
-  'id, project_id, source_id, dedupe_key, provider_event_id, event_type, method, url, headers, body, json_valid, verification, credential_id, routing_key, tenant_id, status, process_status, process_after_ms, received_at_ms';
-/**
- * An event ingest decided (process_status 'done') still becomes a routing job ('pending') when its
- * project has an enabled endpoint at the insert: the check reads the endpoints committed before
- * it, by any process, so forwarding never depends on what a process has cached. SQLite makes it
- * once per batch, in the batch's transaction (projectsWithEndpointsSync); PostgreSQL in the
- * statement itself, for each row (pgInsertText), with no extra round trip and no extra parameter
- * (a statement of PG_STATEMENT_ROWS rows stays small enough to prepare).
- */
-const PROCESS_STATUS_AT = 16;
-const PROJECT_ID_AT = 1;
-const ROW_MARKS = `(${Array.from({ length: 19 }, () => '?').join(', ')})`;
 /** A row of the VALUES list PostgreSQL's insert selects from: typed where a column is not text. */
 const PG_ROW_MARKS = `(${Array.from({ length: 19 }, (_, i) => (i === 9 ? '?::bytea' : i === 10 ? '?::smallint' : i >= 17 ? '?::bigint' : '?')).join(', ')})`;
 const PG_SELECTED = EVENT_COLUMNS.split(', ')
@@ -168,81 +153,9 @@ const PG_SELECTED = EVENT_COLUMNS.split(', ')
   )
   .join(', ');
 
-/** Of the projects of a batch's decided rows, those with an enabled endpoint (SQLite, in the batch's transaction). */
-function projectsWithEndpointsSync(tx: SyncExecutor, rows: readonly SqlValue[][]): Set<string> {
-  const decided = new Set<string>();
-  for (const row of rows) if (row[PROCESS_STATUS_AT] === 'done') decided.add(row[PROJECT_ID_AT] as string);
-  if (decided.size === 0) return decided;
-  const ids = [...decided];
-  const found = tx.all<{ project_id: string }>(
-    `SELECT DISTINCT project_id FROM endpoints WHERE project_id IN (${ids.map(() => '?').join(', ')}) AND enabled = 1`,
-    ids,
-  );
-  return new Set(found.map((r) => r.project_id));
-}
-
-const INSERT_EVENT = `INSERT INTO inbound_events (${EVENT_COLUMNS}) VALUES ${ROW_MARKS} ON CONFLICT (source_id, dedupe_key) DO NOTHING`;
 // PostgreSQL: a multi-row INSERT of at most this many rows (a round trip per row would dominate),
 // so the statements, one text per row count, stay few enough to prepare (postgres-db.ts).
 const PG_STATEMENT_ROWS = PG_EVENT_STATEMENT_ROWS;
-
-const BODY_AT = 9;
-
-// A source's verifier says one of a few things ("signature matched with the secret"), so the JSON
-// text of each is kept rather than made again for every event.
-const verificationText = new Map<string, string>();
-const VERIFICATION_TEXTS_KEPT = 256;
-
-function verificationJson(v: NewInboundEvent['verification']): string {
-  if (!v.ok) return JSON.stringify(v);
-  let text = verificationText.get(v.detail);
-  if (text === undefined) {
-    text = JSON.stringify({ ok: true, detail: v.detail });
-    if (verificationText.size >= VERIFICATION_TEXTS_KEPT) verificationText.clear();
-    verificationText.set(v.detail, text);
-  }
-  return text;
-}
-
-/**
- * An inbound event as the values of its row, in EVENT_COLUMNS order: what goes to SQLite's writer
- * thread. Arrays of values clone cheaply; an event object repeats its ~20 property names (and its
- * headers object's) in every clone, written on one thread and read on the other. The headers and
- * the verification are JSON text already. What the receiver left unchecked (whether a body that
- * claims JSON parses) is stored as JSON_UNCHECKED and checked when read. The body's hash is not
- * stored.
- */
-export function toInboundEventRow(e: NewInboundEvent): SqlValue[] {
-  return [
-    e.id,
-    e.projectId,
-    e.sourceId,
-    e.dedupeKey,
-    e.providerEventId,
-    e.eventType,
-    e.method,
-    e.url,
-    JSON.stringify(e.headers),
-    e.body,
-    e.jsonValid === 'unchecked' ? JSON_UNCHECKED : e.jsonValid === null ? null : e.jsonValid ? 1 : 0,
-    verificationJson(e.verification),
-    e.credentialId,
-    e.routingKey,
-    e.decided ? e.decided.tenantId : null,
-    e.decided ? e.decided.status : 'received',
-    e.decided ? 'done' : 'pending',
-    e.receivedAtMs,
-    e.receivedAtMs,
-  ];
-}
-
-/** The row with the body as a Buffer, in place: structured cloning (to the writer thread) turns a
- * Buffer into a plain Uint8Array. */
-function withBodyBuffer(row: SqlValue[]): SqlValue[] {
-  const raw = row[BODY_AT] as Uint8Array;
-  row[BODY_AT] = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  return row;
-}
 
 function parsesAsJson(body: Buffer): boolean {
   try {
@@ -252,8 +165,6 @@ function parsesAsJson(body: Buffer): boolean {
     return false;
   }
 }
-
-const EXISTING_EVENT = 'SELECT id FROM inbound_events WHERE source_id = ? AND dedupe_key = ?';
 
 /**
  * The bodies that can move to SQLite's writer thread instead of being copied there: a body the HTTP
@@ -279,25 +190,6 @@ function movableBodies(events: readonly NewInboundEvent[]): ArrayBuffer[] {
     }
   }
   return out;
-}
-
-/**
- * A batch of event rows in the caller's transaction (SQLite); also the writer thread's job. Per
- * row: null when it was inserted (its id is the row's), else the id of the stored event it
- * duplicates. Nulls clone back to the event loop for next to nothing, where an object per event
- * cost a clone each way (toInsertResults makes the results).
- */
-export function insertInboundEventRowsSync(
-  tx: SyncExecutor,
-  rows: readonly SqlValue[][],
-): Array<string | null> {
-  const forwarded = projectsWithEndpointsSync(tx, rows);
-  return rows.map((row) => {
-    if (forwarded.has(row[PROJECT_ID_AT] as string)) row[PROCESS_STATUS_AT] = 'pending';
-    if (tx.run(INSERT_EVENT, withBodyBuffer(row)).changes > 0) return null;
-    const existing = tx.all<{ id: string }>(EXISTING_EVENT, [row[2] as string, row[3] as string])[0];
-    return existing?.id ?? (row[0] as string);
-  });
 }
 
 function toInsertResults(

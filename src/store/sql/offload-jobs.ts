@@ -4,7 +4,7 @@ import {
   insertMessagesSync,
   releaseDeliveriesSync,
 } from '../sqlite/sqlite-delivery-statements.ts';
-import { insertInboundEventRowsSync } from './inbound-queries.ts';
+import { insertInboundEventRowsSync } from '../sqlite/sqlite-inbound-statements.ts';
 import type { SyncExecutor } from './sql-executor.ts';
 
 /**

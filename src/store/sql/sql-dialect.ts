@@ -1,8 +1,9 @@
 import type { StoreCapabilities } from '../store.ts';
-import type { Db, Dialect } from './db.ts';
+import type { Db } from './db.ts';
 import type { ClaimRunner } from './delivery/claims.ts';
 import type { MessageWriter } from './delivery/messages.ts';
 import type { OutcomeWriter } from './delivery/outcomes.ts';
+import type { Dialect } from './sql-executor.ts';
 
 /** The delivery hot path's statements, written differently for each database. */
 export interface DeliveryHotPath extends MessageWriter, ClaimRunner, OutcomeWriter {}

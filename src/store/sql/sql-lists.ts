@@ -1,4 +1,4 @@
-import type { SqlExecutor, SqlValue } from './db.ts';
+import type { SqlExecutor, SqlValue } from './sql-executor.ts';
 
 /**
  * Lists of values as `IN (…)` or multi-row `VALUES` are padded or chunked to a few fixed sizes,

@@ -6,6 +6,7 @@ import { createIntegrationQueries } from './integration-queries.ts';
 import { migrate } from './migrator.ts';
 import { createProjectQueries } from './project-queries.ts';
 import type { SqlDialect } from './sql-dialect.ts';
+import { createUserQueries } from './user-queries.ts';
 import { createWorkflowQueries } from './workflow-queries.ts';
 
 /**
@@ -22,6 +23,7 @@ export function createSqlStore(db: Db, dialect: SqlDialect): Store {
     ...createDeliveryQueries(db, dialect),
     ...createIntegrationQueries(db),
     ...createWorkflowQueries(db),
+    ...createUserQueries(db),
     migrate: () => migrate(db),
     async ping() {
       await db.get('SELECT 1 AS ok');

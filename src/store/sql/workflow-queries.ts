@@ -10,7 +10,8 @@ import type {
   WorkflowRecord,
   WorkflowStore,
 } from '../workflow-store.ts';
-import type { Db, SqlExecutor, SqlValue } from './db.ts';
+import type { Db } from './db.ts';
+import type { SqlExecutor, SqlValue } from './sql-executor.ts';
 
 type Num = number | string;
 interface WorkflowRow {

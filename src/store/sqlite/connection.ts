@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreUnavailableError } from '../../domain/errors.ts';
 import { createPrivateFile } from '../../security/data-dir.ts';
-import type { SqlValue, SyncExecutor } from '../sql/db.ts';
+import type { SqlValue, SyncExecutor } from '../sql/sql-executor.ts';
 import Database from './driver.ts';
 
 type Statement = BetterSqlite3.Statement<unknown[], unknown>;

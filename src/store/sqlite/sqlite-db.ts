@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { ensureDataDir } from '../../security/data-dir.ts';
-import type { Db, SqlExecutor, SqlValue, SyncExecutor } from '../sql/db.ts';
+import type { Db } from '../sql/db.ts';
 import type { OffloadInput, OffloadJobName, OffloadOutput } from '../sql/offload-jobs.ts';
+import type { SqlExecutor, SqlValue, SyncExecutor } from '../sql/sql-executor.ts';
 import {
   BACKSTOP_AUTOCHECKPOINT_FRAMES,
   Checkpointer,

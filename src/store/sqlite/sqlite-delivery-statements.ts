@@ -1,5 +1,4 @@
-import type { DeliveryId, MessageId } from '../../domain/ids.ts';
-import type { Db, SyncExecutor } from '../sql/db.ts';
+import type { MessageId } from '../../domain/ids.ts';
 import { CLAIM_JOINS, CLAIM_SELECT, type ClaimPlan, type ClaimRow } from '../sql/delivery/claims.ts';
 import {
   IDEMPOTENCY_SELECT,
@@ -20,13 +19,14 @@ import {
   MESSAGE_COLUMNS,
   MESSAGE_FIELDS,
 } from '../sql/delivery/table-columns.ts';
-import type { DeliveryHotPath } from '../sql/sql-dialect.ts';
+import type { SyncExecutor } from '../sql/sql-executor.ts';
 import { chunks, marks, paddedIn } from '../sql/sql-lists.ts';
 
 /**
- * SQLite's delivery hot path: publish batches, claims, releases and outcomes as synchronous SQL
- * in one transaction each, with prepared statements and no promise per row. Each is also a job of
- * the writer thread (offload-jobs.ts), where the SQL work stays off the event loop.
+ * SQLite's delivery hot path statements: publish batches, claims, releases and outcomes as
+ * synchronous SQL over the caller's transaction, with prepared statements and no promise per row.
+ * Each is also a job of the writer thread (offload-jobs.ts), where the SQL work stays off the
+ * event loop; sqlite-delivery-hot-path.ts chooses where each runs.
  */
 
 const INSERT_MESSAGE = `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (${marks(MESSAGE_FIELDS.length)})`;
@@ -125,35 +125,4 @@ export function claimDueSync(tx: SyncExecutor, c: ClaimPlan): ClaimRow[] {
     );
   }
   return out;
-}
-
-function noDriverFor(job: string): Promise<never> {
-  return Promise.reject(new Error(`${job}: this SQLite driver runs no synchronous transactions`));
-}
-
-/** On the writer thread where the driver has one, else in a synchronous transaction. */
-export function createSqliteDeliveryHotPath(db: Db): DeliveryHotPath {
-  return {
-    insertMessages(batch) {
-      if (db.offload) return db.offload('insertMessages', batch);
-      if (db.transactionSync) return db.transactionSync((tx) => insertMessagesSync(tx, batch));
-      return noDriverFor('insertMessages');
-    },
-    claimDue(claim) {
-      if (db.offload) return db.offload('claimDueDeliveries', claim);
-      if (db.transactionSync) return db.transactionSync((tx) => claimDueSync(tx, claim));
-      return noDriverFor('claimDueDeliveries');
-    },
-    releaseDeliveries(ids: readonly DeliveryId[], nextAttemptAtMs) {
-      const input = { ids, nextAttemptAtMs };
-      if (db.offload) return db.offload('releaseDeliveries', input);
-      if (db.transactionSync) return db.transactionSync((tx) => releaseDeliveriesSync(tx, input));
-      return noDriverFor('releaseDeliveries');
-    },
-    completeDeliveries(rows) {
-      if (db.offload) return db.offload('completeDeliveries', rows);
-      if (db.transactionSync) return db.transactionSync((tx) => completeDeliveriesSync(tx, rows));
-      return noDriverFor('completeDeliveries');
-    },
-  };
 }

@@ -1,5 +1,5 @@
 import type { SqlDialect } from '../sql/sql-dialect.ts';
-import { createSqliteDeliveryHotPath } from './sqlite-delivery-statements.ts';
+import { createSqliteDeliveryHotPath } from './sqlite-delivery-hot-path.ts';
 
 /** SQLite: one process owns the file, and a write transaction holds the whole database. */
 export const sqliteDialect: SqlDialect = {

@@ -1,7 +1,7 @@
 import type { EndpointHealthState } from '../../../domain/endpoint-health.ts';
 import type { DeliveryId, EndpointId, MessageId, ProjectId } from '../../../domain/ids.ts';
 import type { ClaimedDelivery, DeliveryStore } from '../../delivery-store.ts';
-import type { SqlValue } from '../db.ts';
+import type { SqlValue } from '../sql-executor.ts';
 import { paddedIn } from '../sql-lists.ts';
 
 /**

@@ -7,7 +7,8 @@ import type {
   DeliveryStatus,
   DeliveryStore,
 } from '../../delivery-store.ts';
-import type { Db, SqlExecutor } from '../db.ts';
+import type { Db } from '../db.ts';
+import type { SqlExecutor } from '../sql-executor.ts';
 import { chunks, insertRows, num, paddedIn } from '../sql-lists.ts';
 import { ATTEMPT_COLUMNS, DELIVERY_COLUMNS } from './table-columns.ts';
 

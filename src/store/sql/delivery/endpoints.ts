@@ -6,7 +6,8 @@ import type {
   EndpointRecord,
   SignatureScheme,
 } from '../../delivery-store.ts';
-import type { Db, SqlValue } from '../db.ts';
+import type { Db } from '../db.ts';
+import type { SqlValue } from '../sql-executor.ts';
 import { num, pageOf } from '../sql-lists.ts';
 
 /** Endpoints: configuration, routes for the publisher, and health written by compare-and-set. */

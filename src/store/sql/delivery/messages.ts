@@ -1,7 +1,7 @@
 import type { MessageId, ProjectId } from '../../../domain/ids.ts';
 import type { DeliveryStore, MessageRecord, NewMessage } from '../../delivery-store.ts';
 import type { Page } from '../../page.ts';
-import type { Db, SqlValue } from '../db.ts';
+import type { SqlExecutor, SqlValue } from '../sql-executor.ts';
 import { pageOf } from '../sql-lists.ts';
 import { MESSAGE_READ_COLUMNS } from './table-columns.ts';
 
@@ -142,7 +142,7 @@ export interface MessageWriter {
 
 export type MessageQueries = Pick<DeliveryStore, 'insertMessages' | 'getMessage' | 'listMessages'>;
 
-export function createMessageQueries(db: Db, writer: MessageWriter): MessageQueries {
+export function createMessageQueries(db: SqlExecutor, writer: MessageWriter): MessageQueries {
   return {
     async insertMessages(messages) {
       if (messages.length === 0) return [];

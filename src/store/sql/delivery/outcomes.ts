@@ -1,5 +1,5 @@
 import type { AttemptRecord, DeliveryCompletion, DeliveryStore } from '../../delivery-store.ts';
-import type { SqlValue } from '../db.ts';
+import type { SqlValue } from '../sql-executor.ts';
 
 /**
  * Outcomes: each finished attempt as an attempts row and an update of its delivery, as positional
