@@ -38,6 +38,7 @@ export interface Config {
   readonly egressAllow: readonly string[];
   /** How long graceful shutdown waits for in-flight requests and jobs. */
   readonly shutdownTimeoutMs: number;
+  readonly workflowResponseWaitMs: number;
   /** Largest management API request body. */
   readonly apiBodyLimitBytes: number;
   /** Most inbound requests committed in one transaction. */
@@ -202,6 +203,12 @@ export const CONFIG_KEYS: Record<keyof Config, KeySpec> = {
     doc: 'Comma-separated CIDRs outbound deliveries may reach although private/loopback.',
     parse: cidrs,
   },
+  workflowResponseWaitMs: {
+    env: 'HOOKYARD_WORKFLOW_RESPONSE_WAIT_MS',
+    flag: '--workflow-response-wait-ms',
+    doc: 'How long a request trigger waits for its workflow’s respond step before answering 504 (the execution goes on).',
+    parse: int(100, 600_000),
+  },
   shutdownTimeoutMs: {
     env: 'HOOKYARD_SHUTDOWN_TIMEOUT_MS',
     flag: '--shutdown-timeout-ms',
@@ -265,6 +272,7 @@ export const CONFIG_DEFAULTS: Readonly<Record<keyof Config, string>> = {
   adminKey: '',
   egressAllow: '',
   shutdownTimeoutMs: '10000',
+  workflowResponseWaitMs: '55000',
   apiBodyLimitBytes: String(1024 * 1024),
   ingestMaxBatch: '512',
   deliveryBatchSize: '100',

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { buildApp } from './app.ts';
-import type { ApiModule, Component, ComponentContext } from './component.ts';
+import type { ApiModule, Component, ComponentContext, SdkModule } from './component.ts';
 import type { Config } from './config.ts';
 import { type Clock, systemClock } from './domain/clock.ts';
 import { createProjectService } from './projects/project-service.ts';
@@ -87,7 +87,9 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
       ? [...builtIn.apiModules, ...components.flatMap((c) => c.apiModules ?? [])]
       : [],
     userTokens,
-    sdkModules: config.roles.includes('api') ? components.flatMap((c) => c.sdkModules ?? []) : [],
+    sdkModules: config.roles.includes('api')
+      ? [...builtIn.sdkModules, ...components.flatMap((c) => c.sdkModules ?? [])]
+      : [],
     managementApi: config.roles.includes('api'),
   });
   for (const c of components) await c.start?.();
@@ -137,7 +139,7 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
 async function builtInComponents(
   context: ComponentContext,
   subscribers: readonly RoutedEventSubscriber[],
-): Promise<{ components: Component[]; apiModules: ApiModule[] }> {
+): Promise<{ components: Component[]; apiModules: ApiModule[]; sdkModules: SdkModule[] }> {
   const { store, clock } = context;
   const { createIngestComponent } = await import('./ingest/ingest-component.ts');
   const { createDeliveryComponent } = await import('./delivery/delivery-component.ts');
@@ -157,6 +159,7 @@ async function builtInComponents(
   const integrations = createIntegrationsComponent(context);
   const { createWorkflowsComponent } = await import('./workflows/workflows-component.ts');
   const { registerWorkflowRoutes } = await import('./api/workflow-routes.ts');
+  const { registerWorkflowSdkRoutes } = await import('./api/workflow-sdk-routes.ts');
   const workflows = createWorkflowsComponent(context, { publisher });
   return {
     components: [delivery, ingest, integrations, workflows],
@@ -176,6 +179,14 @@ async function builtInComponents(
           triggers: workflows.triggers,
         }),
       (api) => registerUserTokenRoutes(api, { store, clock, userTokens: context.userTokens }),
+    ],
+    sdkModules: [
+      (sdk) =>
+        registerWorkflowSdkRoutes(sdk, {
+          workflows: workflows.workflows,
+          triggers: workflows.triggers,
+          responseWaitMs: context.config.workflowResponseWaitMs,
+        }),
     ],
   };
 }

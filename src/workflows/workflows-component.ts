@@ -55,6 +55,8 @@ export function createWorkflowsComponent(
     runner,
     scheduler,
     async start() {
+      // The sandbox thread boots now, so the first code step does not wait for it.
+      sandbox?.run('function handler() { return 0 }', null).catch(() => {});
       runner?.start();
       scheduler?.start();
     },
