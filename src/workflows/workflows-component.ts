@@ -41,7 +41,11 @@ export function createWorkflowsComponent(
     steps !== null
       ? createWorkflowRunner(
           { store, clock, logger, publisher: deps.publisher, steps },
-          { holder: `wfr_${randomBytes(8).toString('hex')}`, ...options.runner },
+          {
+            holder: `wfr_${randomBytes(8).toString('hex')}`,
+            leaseMs: config.workflowLeaseMs,
+            ...options.runner,
+          },
         )
       : null;
   const workflows = createWorkflowService({ store, clock });
