@@ -1,6 +1,6 @@
 // Runs every benchmark in turn, each in its own process so one's servers cannot slow another:
 //   npm run bench                 (all, default settings)
-//   npm run bench -- ingest       (one: ingest | delivery)
+//   npm run bench -- ingest       (one: ingest | delivery | publish-latency)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import path from 'node:path';
 const benches: Record<string, string[]> = {
   ingest: ['bench/ingest-bench.ts', '--store', 'both'],
   delivery: ['bench/delivery-bench.ts'],
+  'publish-latency': ['bench/publish-latency-bench.ts', '--store', 'both'],
 };
 const root = path.resolve(import.meta.dirname, '..');
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -54,6 +54,14 @@ export interface Config {
   readonly sqliteWriterThread: boolean;
   /** Plain ingest requests are read by Hookyard's own HTTP/1.1 fast path instead of node:http's. */
   readonly fastHttp: boolean;
+  /** Live streams a project may have open at once, per process. */
+  readonly streamMaxPerProject: number;
+  /** How often an open live stream sends a heartbeat comment. */
+  readonly streamHeartbeatMs: number;
+  /** How long refused inbound requests are kept. */
+  readonly refusedRetentionMs: number;
+  /** How many refused inbound requests are kept per source (newest first). */
+  readonly refusedPerSource: number;
 }
 
 interface KeySpec {
@@ -264,6 +272,30 @@ export const CONFIG_KEYS: Record<keyof Config, KeySpec> = {
     doc: "Read plain ingest requests (`/in/…` with a Content-Length body) with Hookyard's own HTTP/1.1 fast path; every other request, and any ingest request it does not take, goes to node:http (true or false).",
     parse: bool,
   },
+  streamMaxPerProject: {
+    env: 'HOOKYARD_STREAM_MAX_PER_PROJECT',
+    flag: '--stream-max-per-project',
+    doc: 'Live streams (GET …/stream) a project may have open at once on one process; one more answers 429.',
+    parse: int(1, 10_000),
+  },
+  streamHeartbeatMs: {
+    env: 'HOOKYARD_STREAM_HEARTBEAT_MS',
+    flag: '--stream-heartbeat-ms',
+    doc: 'How often an open live stream sends a heartbeat comment, so proxies and clients see it alive.',
+    parse: int(100, 300_000),
+  },
+  refusedRetentionMs: {
+    env: 'HOOKYARD_REFUSED_RETENTION_MS',
+    flag: '--refused-retention-ms',
+    doc: 'How long inbound requests refused before storage (GET …/sources/{id}/refused) are kept.',
+    parse: int(60_000, 366 * 86_400_000),
+  },
+  refusedPerSource: {
+    env: 'HOOKYARD_REFUSED_PER_SOURCE',
+    flag: '--refused-per-source',
+    doc: 'How many refused inbound requests are kept per source, newest first (and as many for sources that do not exist, together).',
+    parse: int(1, 1_000_000),
+  },
 };
 
 export const CONFIG_DEFAULTS: Readonly<Record<keyof Config, string>> = {
@@ -288,6 +320,10 @@ export const CONFIG_DEFAULTS: Readonly<Record<keyof Config, string>> = {
   databasePoolSize: '10',
   sqliteWriterThread: 'true',
   fastHttp: 'true',
+  streamMaxPerProject: '20',
+  streamHeartbeatMs: '15000',
+  refusedRetentionMs: String(7 * 86_400_000),
+  refusedPerSource: '1000',
 };
 
 export interface LoadConfigOptions {

@@ -151,18 +151,29 @@ async function builtInComponents(
   const { registerInboundEventRoutes } = await import('./api/inbound-event-routes.ts');
   const delivery = createDeliveryComponent(context);
   const forwarder = createInboundForwarder({ store, publisher: delivery.publisher });
-  const ingest = createIngestComponent(context, { subscribers: [forwarder, ...subscribers] });
+  const { createObserveComponent } = await import('./observe/observe-component.ts');
+  const observe = createObserveComponent(context);
+  const ingest = createIngestComponent(context, {
+    subscribers: [forwarder, ...subscribers],
+    onRefused: (refusal) => observe.refusals.record(refusal),
+    onCommitted: () => observe.streams.wake(),
+  });
   const { publisher, endpoints } = delivery;
   const { createIntegrationsComponent } = await import('./integrations/integrations-component.ts');
   const { registerIntegrationRoutes } = await import('./api/integration-routes.ts');
   const { registerUserTokenRoutes } = await import('./api/user-token-routes.ts');
+  const { registerActivityRoutes } = await import('./api/activity-routes.ts');
+  const { registerEndpointTestRoutes } = await import('./api/endpoint-test-routes.ts');
+  const { registerStatsRoutes } = await import('./api/stats-routes.ts');
+  const { registerStreamRoutes } = await import('./api/stream-routes.ts');
+  const { registerSdkEndpointRoutes } = await import('./api/sdk-endpoint-routes.ts');
   const integrations = createIntegrationsComponent(context);
   const { createWorkflowsComponent } = await import('./workflows/workflows-component.ts');
   const { registerWorkflowRoutes } = await import('./api/workflow-routes.ts');
   const { registerWorkflowSdkRoutes } = await import('./api/workflow-sdk-routes.ts');
   const workflows = createWorkflowsComponent(context, { publisher });
   return {
-    components: [delivery, ingest, integrations, workflows],
+    components: [delivery, observe, ingest, integrations, workflows],
     apiModules: [
       (api) => registerEndpointRoutes(api, { store, endpoints, clock }),
       (api) => registerEventTypeRoutes(api, { store, clock }),
@@ -179,8 +190,19 @@ async function builtInComponents(
           triggers: workflows.triggers,
         }),
       (api) => registerUserTokenRoutes(api, { store, clock, userTokens: context.userTokens }),
+      (api) =>
+        registerStreamRoutes(api, {
+          store,
+          clock,
+          streams: observe.streams,
+          maxPerProject: context.config.streamMaxPerProject,
+        }),
+      (api) => registerActivityRoutes(api, { store }),
+      (api) => registerEndpointTestRoutes(api, { store, clock }),
+      (api) => registerStatsRoutes(api, { store, clock }),
     ],
     sdkModules: [
+      (sdk) => registerSdkEndpointRoutes(sdk, { store, endpoints }),
       (sdk) =>
         registerWorkflowSdkRoutes(sdk, {
           workflows: workflows.workflows,

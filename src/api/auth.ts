@@ -11,6 +11,13 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
   }
+  interface FastifyContextConfig {
+    /**
+     * The route also takes a one-time ticket in `?ticket=` (a browser's EventSource cannot send
+     * headers); without an Authorization header the route checks the ticket itself.
+     */
+    ticketAuth?: boolean;
+  }
 }
 
 export interface AuthDeps {
@@ -24,6 +31,7 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 export function createAuthenticate({ store, adminKeyHash }: AuthDeps) {
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const header = request.headers.authorization;
+    if (header === undefined && request.routeOptions.config?.ticketAuth === true) return;
     const match = typeof header === 'string' ? BEARER.exec(header) : null;
     if (!match?.[1]) {
       throw new HookyardError('unauthorized', 'Send the API key as "Authorization: Bearer <key>".');

@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { wakeDeliveryWorkers } from '../delivery/delivery-wakeup.ts';
 import type { Publisher, PublishInput } from '../delivery/publisher.ts';
 import type { Clock } from '../domain/clock.ts';
-import { notFound } from '../domain/errors.ts';
+import { HookyardError, notFound } from '../domain/errors.ts';
 import { type EndpointId, isId, type MessageId, newId } from '../domain/ids.ts';
 import { assertJsonDepth } from '../security/json-depth.ts';
-import type { DeliveryWithAttempts, MessageRecord } from '../store/delivery-store.ts';
+import type { AttemptRecord, DeliveryWithAttempts, MessageRecord } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
 import { authorizeProject } from './auth.ts';
 import {
@@ -35,7 +35,22 @@ export function messageView(m: MessageRecord) {
   };
 }
 
-const deliveryView = (d: DeliveryWithAttempts) => ({
+export const attemptView = (a: AttemptRecord) => ({
+  id: a.id,
+  attemptNumber: a.attemptNumber,
+  startedAt: new Date(a.startedAtMs).toISOString(),
+  durationMs: a.durationMs,
+  outcome: a.outcome,
+  statusCode: a.statusCode,
+  errorKind: a.errorKind,
+  errorMessage: a.errorMessage,
+  responseHeaders: a.responseHeaders,
+  responseBody: a.responseBody,
+  responseBodyTruncated: a.responseBodyTruncated,
+  nextAttemptAt: iso(a.nextAttemptAtMs),
+});
+
+export const deliveryView = (d: DeliveryWithAttempts) => ({
   id: d.id,
   endpointId: d.endpointId,
   status: d.status,
@@ -46,20 +61,7 @@ const deliveryView = (d: DeliveryWithAttempts) => ({
   lastFailureKind: d.lastFailureKind,
   createdAt: new Date(d.createdAtMs).toISOString(),
   updatedAt: new Date(d.updatedAtMs).toISOString(),
-  attempts: d.attempts.map((a) => ({
-    id: a.id,
-    attemptNumber: a.attemptNumber,
-    startedAt: new Date(a.startedAtMs).toISOString(),
-    durationMs: a.durationMs,
-    outcome: a.outcome,
-    statusCode: a.statusCode,
-    errorKind: a.errorKind,
-    errorMessage: a.errorMessage,
-    responseHeaders: a.responseHeaders,
-    responseBody: a.responseBody,
-    responseBodyTruncated: a.responseBodyTruncated,
-    nextAttemptAt: iso(a.nextAttemptAtMs),
-  })),
+  attempts: d.attempts.map(attemptView),
 });
 
 const optionalText = (description: string) =>
@@ -93,7 +95,7 @@ const messageSchema = {
   },
 } as const;
 
-const attemptSchema = {
+export const attemptSchema = {
   type: 'object',
   required: [
     'id',
@@ -129,7 +131,7 @@ const attemptSchema = {
   },
 } as const;
 
-const deliverySchema = {
+export const deliverySchema = {
   type: 'object',
   required: [
     'id',
@@ -362,6 +364,7 @@ export function registerMessageRoutes(
             },
           },
           ...errorResponses,
+          409: errorResponses[400],
         },
       },
     },
@@ -373,6 +376,12 @@ export function registerMessageRoutes(
       if (endpointId !== undefined) {
         const endpoint = isId('endpoint', endpointId) ? await store.getEndpoint(projectId, endpointId) : null;
         if (!endpoint) throw notFound(`endpoint ${endpointId}`);
+        if (endpoint.userId !== null && endpoint.userId !== message.userId) {
+          throw new HookyardError(
+            'conflict',
+            `endpoint ${endpointId} belongs to user ${endpoint.userId} and gets that user's messages only; message ${message.id} is ${message.userId === null ? 'for no user' : `for user ${message.userId}`}.`,
+          );
+        }
         target = { endpointId: endpoint.id, newDeliveryId: newId('delivery', clock.nowMs()) };
       }
       const deliveryIds = await store.resendMessage(

@@ -42,11 +42,20 @@ Commands:
   keys create    Create an API key for a project, or reset the operator key
   verify         Check one captured webhook request offline against a provider's scheme
 
+Client commands (talk to a running server; see docs/cli.md):
+  login          Save a server URL and API key for the other client commands
+  listen         Stream inbound events as they land; --forward-to a local URL, re-signed
+  send           Send an event type's example (or --data) to an endpoint, or publish a message
+  replay         Route a stored inbound event again
+  resend         Send a message again
+  tail           Inbound events and refused requests as a live table
+  status         Health of the project's endpoints
+
 Run "hookyard <command> --help" for a command's options.
 
 Exit status: 0 success; 1 the command failed (a project that does not exist, a store that cannot be
 reached; verify: the request is invalid); 2 bad usage (unknown command or option, a missing or
-malformed option, an invalid setting).`,
+malformed option, an invalid setting); 3 (client commands) not authenticated.`,
   start: `Usage: hookyard start [options]
 
 Starts Hookyard. Settings come from defaults, then --config FILE (JSON), then HOOKYARD_* env, then flags.
@@ -85,7 +94,9 @@ export async function runCli(argv: string[], out: Out = console_): Promise<numbe
       default: {
         const extra = EXTRA_COMMANDS[command];
         if (extra) return await extra(rest, out);
-        out.error(`hookyard: unknown command "${command}"; expected one of: start, migrate, keys, verify.`);
+        out.error(
+          `hookyard: unknown command "${command}"; expected one of: start, migrate, keys, ${Object.keys(EXTRA_COMMANDS).join(', ')}.`,
+        );
         return 2;
       }
     }

@@ -68,6 +68,15 @@ export class CompiledEndpointCache {
     private readonly maxEntries = 10_000,
   ) {}
 
+  /** The compiled endpoint at least as new as `updatedAtMs` if it is cached; no load. */
+  peek(id: EndpointId, updatedAtMs: number): CompiledEndpoint | undefined {
+    const hit = this.entries.get(id);
+    if (!hit || hit.updatedAtMs < updatedAtMs) return undefined;
+    this.entries.delete(id);
+    this.entries.set(id, hit);
+    return hit;
+  }
+
   /** The compiled endpoint at least as new as `updatedAtMs`; null when it no longer exists. */
   async get(id: EndpointId, updatedAtMs: number): Promise<CompiledEndpoint | null> {
     const hit = this.entries.get(id);

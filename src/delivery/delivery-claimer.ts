@@ -229,7 +229,11 @@ export class DeliveryClaimer {
       }
       let endpoint: CompiledEndpoint | null;
       try {
-        endpoint = await endpoints.get(d.endpointId, d.endpoint.updatedAtMs);
+        // Synchronous when compiled already: an await per delivery lets every other microtask
+        // (a burst's publish answers among them) run before the next delivery is placed.
+        endpoint =
+          endpoints.peek(d.endpointId, d.endpoint.updatedAtMs) ??
+          (await endpoints.get(d.endpointId, d.endpoint.updatedAtMs));
       } catch (err) {
         log.error({ err, endpointId: d.endpointId }, 'could not load endpoint; releasing its deliveries');
         if (handedOff) scheduler.unreserve(d.projectId, d.endpointId);

@@ -19,6 +19,7 @@ export const ID_PREFIXES = {
   workflow: 'wf',
   execution: 'exe',
   userTokenKey: 'utk',
+  refusedRequest: 'rfq',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -4,7 +4,7 @@ import { createInboundRouter } from '../routing/inbound-router.ts';
 import { followUpOf, type RoutedEventSubscriber } from '../routing/routed-event-subscriber.ts';
 import { type CompiledSource, compileSource } from './compiled-source.ts';
 import { GroupCommitter } from './group-committer.ts';
-import { createIngestRoute } from './ingest-handler.ts';
+import { createIngestRoute, type IngestDeps } from './ingest-handler.ts';
 import { SourceCache } from './source-cache.ts';
 import { createSourceService, type SourceService } from './source-service.ts';
 
@@ -25,7 +25,13 @@ export interface IngestComponent extends Component {
  */
 export function createIngestComponent(
   ctx: ComponentContext,
-  options: { subscribers: readonly RoutedEventSubscriber[] },
+  options: {
+    subscribers: readonly RoutedEventSubscriber[];
+    /** Told of each inbound request refused before storage. */
+    onRefused?: IngestDeps['onRefused'];
+    /** Called after each commit of inbound events (the live stream reads at once). */
+    onCommitted?: () => void;
+  },
 ): IngestComponent {
   const { config, store, secrets, clock, logger } = ctx;
   const cache = new SourceCache<CompiledSource>(
@@ -58,6 +64,7 @@ export function createIngestComponent(
     // two they average 15 (of 16) and it took 17.8-19.8k/s (docs/benchmarks.md, "Tried and dropped").
     maxInFlight: 2,
     onCommitted: () => {
+      options.onCommitted?.();
       if (runsRouter) router.wake();
       else void store.notify?.(INBOUND_CHANNEL, '').catch(() => {});
     },
@@ -74,6 +81,7 @@ export function createIngestComponent(
             logger,
             publicBaseUrl: config.publicBaseUrl,
             hasFollowUp,
+            ...(options.onRefused ? { onRefused: options.onRefused } : {}),
             applyHandshakeEffect: (source, effect) => sources.applyHandshakeEffect(source, effect),
           }),
         ]

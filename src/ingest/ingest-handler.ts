@@ -4,6 +4,7 @@ import type { Clock } from '../domain/clock.ts';
 import { type ErrorCode, HookyardError, StoreUnavailableError } from '../domain/errors.ts';
 import { type EventId, isId, newId, type SourceId } from '../domain/ids.ts';
 import type { Exchange, RawRoute } from '../http/exchange.ts';
+import type { Refusal } from '../observe/refused-request-recorder.ts';
 import { decideRoute } from '../routing/inbound-router.ts';
 import type { NewInboundEvent } from '../store/inbound-store.ts';
 import { type CompiledSource, sha256Hex } from './compiled-source.ts';
@@ -25,6 +26,8 @@ export interface IngestDeps {
   hasFollowUp?: (projectId: CompiledSource['projectId']) => boolean;
   /** Commits what a handshake handed over (Asana's secret, Notion's token) before it is answered. */
   applyHandshakeEffect: (source: CompiledSource, effect: HandshakeEffect) => Promise<void>;
+  /** Told of each request refused before storage (recorded off the request path). */
+  onRefused?: (refusal: Refusal) => void;
 }
 
 // Headers that carry credentials are not stored with the event (the body and signatures are); the
@@ -106,6 +109,30 @@ function sendError(
  */
 export function createIngestRoute(deps: IngestDeps): RawRoute {
   const { sources, committer, clock, logger } = deps;
+  const onRefused = deps.onRefused;
+
+  function refused(
+    req: Exchange,
+    source: CompiledSource | null,
+    sourceId: string,
+    reasonCode: Refusal['reasonCode'],
+    reason: string,
+    status: number,
+    body: Buffer | null,
+  ): void {
+    onRefused?.({
+      projectId: source?.projectId ?? null,
+      sourceId: source?.id ?? sourceId,
+      reasonCode,
+      reason,
+      status,
+      method: req.method,
+      url: req.url,
+      headers: req.headers,
+      remoteAddress: req.remoteAddress,
+      body,
+    });
+  }
 
   async function handle(req: Exchange): Promise<void> {
     // One object both reads the request and sends the answer; `res` where it answers.
@@ -131,6 +158,7 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
     }
     if (!source) {
       sendError(res, 'not_found', `Source ${sourceId} was not found.`);
+      refused(req, null, sourceId, 'unknown_source', `source ${sourceId} does not exist`, 404, null);
       return;
     }
 
@@ -144,24 +172,28 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
           'validation_failed',
           'The credential id in the URL has a malformed percent-escape; expected [A-Za-z0-9_.:-]{1,200}.',
         );
+        refused(req, source, sourceId, 'invalid_credential_id', 'malformed credential id', 400, null);
         return;
       }
     }
     if (!credentialId && q !== -1) credentialId = new URLSearchParams(rawUrl.slice(q + 1)).get('id');
     if (credentialId !== null && !CREDENTIAL_ID.test(credentialId)) {
       sendError(res, 'validation_failed', 'The credential id in the URL must match [A-Za-z0-9_.:-]{1,200}.');
+      refused(req, source, sourceId, 'invalid_credential_id', 'malformed credential id', 400, null);
       return;
     }
 
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > source.maxBodyBytes) {
       tooLarge(res, source);
+      refused(req, source, sourceId, 'payload_too_large', `over ${source.maxBodyBytes} bytes`, 413, null);
       return;
     }
     const read = req.readBody(source.maxBodyBytes);
     const body = read instanceof Promise ? await read : read;
     if (body === null) {
       tooLarge(res, source);
+      refused(req, source, sourceId, 'payload_too_large', `over ${source.maxBodyBytes} bytes`, 413, null);
       return;
     }
 
@@ -191,6 +223,18 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
       }
       const { status, headers, body: responseBody } = done.response;
       res.reply(status, headers, responseBody);
+      if (status >= 400) {
+        const reason = verification && !verification.ok ? verification.reason : responseBody.slice(0, 200);
+        refused(
+          req,
+          source,
+          sourceId,
+          'handshake_failed',
+          `${source.handshakeKind}: ${reason}`,
+          status,
+          body,
+        );
+      }
       logger.info(
         { sourceId, projectId: source.projectId, status, kind: source.handshakeKind },
         'handshake answered',
@@ -214,6 +258,7 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
         'inbound request rejected: signature',
       );
       sendError(res, 'signature_invalid', verification.reason);
+      refused(req, source, sourceId, 'signature_invalid', verification.reason, 401, body);
       return;
     }
 
@@ -236,6 +281,7 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
     }
     if (source.requireJson && jsonValid !== true) {
       sendError(res, 'invalid_json', 'This source accepts only a JSON body, and this one does not parse.');
+      refused(req, source, sourceId, 'invalid_json', 'the body is not JSON', 400, body);
       return;
     }
 

@@ -6,6 +6,7 @@
  * Terminology follows DESIGN.md. Times are epoch milliseconds (`…AtMs`).
  */
 import type { ApiKeyId, ProjectId } from '../domain/ids.ts';
+import type { ConsoleStore } from './console-store.ts';
 import type { DeliveryStore } from './delivery-store.ts';
 import type { InboundStore } from './inbound-store.ts';
 import type { IntegrationStore } from './integration-store.ts';
@@ -78,6 +79,7 @@ export interface Store
     DeliveryStore,
     IntegrationStore,
     UserStore,
+    ConsoleStore,
     WorkflowStore {
   /** Which database: for logs and health answers only (behaviour asks `capabilities`). */
   readonly kind: 'sqlite' | 'postgres';

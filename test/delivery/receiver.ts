@@ -127,13 +127,15 @@ export async function startReceiver(onRequest?: (r: Received) => void): Promise<
 
 /**
  * Asserts that `got` (all sent to one endpoint) kept to `ratePerSecond` with a burst of one second
- * of rate: all of them took at least the time the rest needed after the burst (less 100 ms), and no
- * one-second window held more than the burst and a second of rate.
+ * of rate: all of them took at least the time the rest needed after the burst (less 300 ms: arrivals
+ * are timed on the receiver's event loop, which a busy machine can hold up for a few hundred ms, so
+ * a late first arrival shortens the span), and no one-second window held more than the burst and a
+ * second of rate.
  */
 export function assertRateLimited(got: readonly Received[], ratePerSecond: number): void {
   const times = got.map((x) => x.atMs).sort((a, b) => a - b);
   const span = (times[times.length - 1] ?? 0) - (times[0] ?? 0);
-  const leastMs = ((times.length - ratePerSecond) / ratePerSecond) * 1000 - 100;
+  const leastMs = ((times.length - ratePerSecond) / ratePerSecond) * 1000 - 300;
   assert.ok(span >= leastMs, `${times.length} took ${Math.round(span)} ms, under ${leastMs} ms`);
   for (const start of times) {
     const inWindow = times.filter((t) => t >= start && t < start + 1000).length;

@@ -1,4 +1,5 @@
 import type { Store } from '../store.ts';
+import { createConsoleQueries } from './console-queries.ts';
 import type { Db } from './db.ts';
 import { createDeliveryQueries } from './delivery-queries.ts';
 import { createInboundQueries } from './inbound-queries.ts';
@@ -24,6 +25,7 @@ export function createSqlStore(db: Db, dialect: SqlDialect): Store {
     ...createIntegrationQueries(db),
     ...createWorkflowQueries(db),
     ...createUserQueries(db),
+    ...createConsoleQueries(db),
     migrate: () => migrate(db),
     async ping() {
       await db.get('SELECT 1 AS ok');

@@ -14,7 +14,7 @@ import { ATTEMPT_COLUMNS, DELIVERY_COLUMNS } from './table-columns.ts';
 
 /** Deliveries and their attempts as the API reads them, and queuing finished ones again. */
 
-interface DeliveryRow {
+export interface DeliveryRow {
   id: string;
   project_id: string;
   message_id: string;
@@ -32,7 +32,7 @@ interface DeliveryRow {
   leased_until_ms: number | null;
 }
 
-interface AttemptRow {
+export interface AttemptRow {
   id: string;
   project_id: string;
   delivery_id: string;
@@ -51,7 +51,7 @@ interface AttemptRow {
   next_attempt_at_ms: number | null;
 }
 
-const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
+export const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
   id: r.id as DeliveryId,
   projectId: r.project_id as ProjectId,
   messageId: r.message_id as MessageId,
@@ -69,7 +69,7 @@ const toDelivery = (r: DeliveryRow): DeliveryRecord => ({
   updatedAtMs: Number(r.updated_at_ms),
 });
 
-const toAttempt = (r: AttemptRow): AttemptRecord => ({
+export const toAttempt = (r: AttemptRow): AttemptRecord => ({
   id: r.id as AttemptId,
   projectId: r.project_id as ProjectId,
   deliveryId: r.delivery_id as DeliveryId,
