@@ -59,6 +59,7 @@ export interface WorkflowRunner {
   /** Resolves with the respond step's answer, or null when none came within `timeoutMs`. */
   waitForResponse(executionId: ExecutionId, projectId: string, timeoutMs: number): Promise<unknown | null>;
   stop(): Promise<void>;
+  /** `response:{execution id}` (a respond step's answer) and `finished:{execution id}`, in this process. */
   readonly events: EventEmitter;
 }
 
