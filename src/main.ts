@@ -170,8 +170,12 @@ async function builtInComponents(
   const integrations = createIntegrationsComponent(context, { publisher });
   const { registerCredentialRoutes } = await import('./api/credential-routes.ts');
   const { registerConnectRoutes } = await import('./api/connect-routes.ts');
+  const { createWorkflowsComponent } = await import('./workflows/workflows-component.ts');
+  const { registerWorkflowRoutes } = await import('./api/workflow-routes.ts');
+  const { registerWorkflowSdkRoutes } = await import('./api/workflow-sdk-routes.ts');
+  const workflows = createWorkflowsComponent(context, { publisher });
   return {
-    components: [delivery, observe, ingest, integrations],
+    components: [delivery, observe, ingest, integrations, workflows],
     apiModules: [
       (api) => registerEndpointRoutes(api, { store, endpoints, clock }),
       (api) => registerEventTypeRoutes(api, { store, clock }),
@@ -185,6 +189,14 @@ async function builtInComponents(
           credentials: integrations.credentials,
           refresher: integrations.refresher,
           connect: integrations.connect,
+        }),
+      (api) =>
+        registerWorkflowRoutes(api, {
+          store,
+          clock,
+          publisher,
+          workflows: workflows.workflows,
+          triggers: workflows.triggers,
         }),
       (api) => registerUserTokenRoutes(api, { store, clock, userTokens: context.userTokens }),
       (api) =>
@@ -205,6 +217,12 @@ async function builtInComponents(
           store,
           credentials: integrations.credentials,
           connect: integrations.connect,
+        }),
+      (sdk) =>
+        registerWorkflowSdkRoutes(sdk, {
+          workflows: workflows.workflows,
+          triggers: workflows.triggers,
+          responseWaitMs: context.config.workflowResponseWaitMs,
         }),
     ],
   };

@@ -37,6 +37,10 @@ export const ERROR_CATALOGUE = {
   signature_invalid: { status: 401, title: 'The webhook signature did not verify.' },
   handshake_failed: { status: 403, title: 'The subscription handshake was refused.' },
   rate_limited: { status: 429, title: 'Too many requests.' },
+  workflow_response_timeout: {
+    status: 504,
+    title: 'The workflow did not respond in time; its execution goes on.',
+  },
   store_unavailable: { status: 503, title: 'The store cannot commit right now; retry later.' },
   shutting_down: { status: 503, title: 'The server is shutting down; retry later.' },
   internal: { status: 500, title: 'Internal error.' },

@@ -16,6 +16,8 @@ export const ID_PREFIXES = {
   delivery: 'dlv',
   attempt: 'att',
   eventType: 'et',
+  workflow: 'wf',
+  execution: 'exe',
   userTokenKey: 'utk',
   refusedRequest: 'rfq',
 } as const;
@@ -33,6 +35,8 @@ export type EndpointId = Id<'endpoint'>;
 export type MessageId = Id<'message'>;
 export type DeliveryId = Id<'delivery'>;
 export type AttemptId = Id<'attempt'>;
+export type WorkflowId = Id<'workflow'>;
+export type ExecutionId = Id<'execution'>;
 export type UserTokenKeyId = Id<'userTokenKey'>;
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';

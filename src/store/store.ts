@@ -13,6 +13,7 @@ import type { InboundStore } from './inbound-store.ts';
 import type { IntegrationStore } from './integration-store.ts';
 import type { Page } from './page.ts';
 import type { UserStore } from './user-store.ts';
+import type { WorkflowStore } from './workflow-store.ts';
 
 export type { Page } from './page.ts';
 
@@ -80,7 +81,8 @@ export interface Store
     IntegrationStore,
     UserStore,
     ConsoleStore,
-    CredentialStore {
+    CredentialStore,
+    WorkflowStore {
   /** Which database: for logs and health answers only (behaviour asks `capabilities`). */
   readonly kind: 'sqlite' | 'postgres';
   readonly capabilities: StoreCapabilities;

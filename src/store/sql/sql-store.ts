@@ -9,6 +9,7 @@ import { migrate } from './migrator.ts';
 import { createProjectQueries } from './project-queries.ts';
 import type { SqlDialect } from './sql-dialect.ts';
 import { createUserQueries } from './user-queries.ts';
+import { createWorkflowQueries } from './workflow-queries.ts';
 
 /**
  * The Store over a driver and its dialect (the statements that differ by database, chosen here
@@ -23,6 +24,7 @@ export function createSqlStore(db: Db, dialect: SqlDialect): Store {
     ...createInboundQueries(db),
     ...createDeliveryQueries(db, dialect),
     ...createIntegrationQueries(db),
+    ...createWorkflowQueries(db),
     ...createUserQueries(db),
     ...createConsoleQueries(db),
     ...createCredentialQueries(db),
