@@ -38,6 +38,8 @@ export interface Config {
   readonly egressAllow: readonly string[];
   /** How long graceful shutdown waits for in-flight requests and jobs. */
   readonly shutdownTimeoutMs: number;
+  readonly workflowResponseWaitMs: number;
+  readonly workflowLeaseMs: number;
   /** Largest management API request body. */
   readonly apiBodyLimitBytes: number;
   /** Most inbound requests committed in one transaction. */
@@ -210,6 +212,18 @@ export const CONFIG_KEYS: Record<keyof Config, KeySpec> = {
     doc: 'Comma-separated CIDRs outbound deliveries may reach although private/loopback.',
     parse: cidrs,
   },
+  workflowLeaseMs: {
+    env: 'HOOKYARD_WORKFLOW_LEASE_MS',
+    flag: '--workflow-lease-ms',
+    doc: 'How long a process holds a workflow execution it runs; each committed step renews it. When its holder dies, another process resumes the execution once the lease has run out.',
+    parse: int(1000, 3_600_000),
+  },
+  workflowResponseWaitMs: {
+    env: 'HOOKYARD_WORKFLOW_RESPONSE_WAIT_MS',
+    flag: '--workflow-response-wait-ms',
+    doc: 'How long a request trigger waits for its workflow’s respond step before answering 504 (the execution goes on).',
+    parse: int(100, 600_000),
+  },
   shutdownTimeoutMs: {
     env: 'HOOKYARD_SHUTDOWN_TIMEOUT_MS',
     flag: '--shutdown-timeout-ms',
@@ -297,6 +311,8 @@ export const CONFIG_DEFAULTS: Readonly<Record<keyof Config, string>> = {
   adminKey: '',
   egressAllow: '',
   shutdownTimeoutMs: '10000',
+  workflowResponseWaitMs: '55000',
+  workflowLeaseMs: '300000',
   apiBodyLimitBytes: String(1024 * 1024),
   ingestMaxBatch: '512',
   deliveryBatchSize: '100',

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { buildApp } from './app.ts';
-import type { ApiModule, Component, ComponentContext } from './component.ts';
+import type { ApiModule, Component, ComponentContext, SdkModule } from './component.ts';
 import type { Config } from './config.ts';
 import { createConsoleRoutes } from './console/console-routes.ts';
 import { type Clock, systemClock } from './domain/clock.ts';
@@ -88,7 +88,9 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
       ? [...builtIn.apiModules, ...components.flatMap((c) => c.apiModules ?? [])]
       : [],
     userTokens,
-    sdkModules: config.roles.includes('api') ? components.flatMap((c) => c.sdkModules ?? []) : [],
+    sdkModules: config.roles.includes('api')
+      ? [...builtIn.sdkModules, ...components.flatMap((c) => c.sdkModules ?? [])]
+      : [],
     pageModules: config.roles.includes('api') ? [createConsoleRoutes()] : [],
     managementApi: config.roles.includes('api'),
   });
@@ -139,7 +141,7 @@ export async function startHookyard(config: Config, options: StartOptions = {}):
 async function builtInComponents(
   context: ComponentContext,
   subscribers: readonly RoutedEventSubscriber[],
-): Promise<{ components: Component[]; apiModules: ApiModule[] }> {
+): Promise<{ components: Component[]; apiModules: ApiModule[]; sdkModules: SdkModule[] }> {
   const { store, clock } = context;
   const { createIngestComponent } = await import('./ingest/ingest-component.ts');
   const { createDeliveryComponent } = await import('./delivery/delivery-component.ts');
@@ -166,9 +168,16 @@ async function builtInComponents(
   const { registerEndpointTestRoutes } = await import('./api/endpoint-test-routes.ts');
   const { registerStatsRoutes } = await import('./api/stats-routes.ts');
   const { registerStreamRoutes } = await import('./api/stream-routes.ts');
-  const integrations = createIntegrationsComponent(context);
+  const { registerSdkEndpointRoutes } = await import('./api/sdk-endpoint-routes.ts');
+  const integrations = createIntegrationsComponent(context, { publisher });
+  const { registerCredentialRoutes } = await import('./api/credential-routes.ts');
+  const { registerConnectRoutes } = await import('./api/connect-routes.ts');
+  const { createWorkflowsComponent } = await import('./workflows/workflows-component.ts');
+  const { registerWorkflowRoutes } = await import('./api/workflow-routes.ts');
+  const { registerWorkflowSdkRoutes } = await import('./api/workflow-sdk-routes.ts');
+  const workflows = createWorkflowsComponent(context, { publisher });
   return {
-    components: [delivery, observe, ingest, integrations],
+    components: [delivery, observe, ingest, integrations, workflows],
     apiModules: [
       (api) => registerEndpointRoutes(api, { store, endpoints, clock }),
       (api) => registerEventTypeRoutes(api, { store, clock }),
@@ -176,6 +185,21 @@ async function builtInComponents(
       (api) => registerSourceRoutes(api, { store, sources: ingest.sources }),
       (api) => registerInboundEventRoutes(api, { store, clock, wakeRouter: ingest.wakeRouter, forwarder }),
       (api) => registerIntegrationRoutes(api, { store, integrations: integrations.integrations }),
+      (api) =>
+        registerCredentialRoutes(api, {
+          store,
+          credentials: integrations.credentials,
+          refresher: integrations.refresher,
+          connect: integrations.connect,
+        }),
+      (api) =>
+        registerWorkflowRoutes(api, {
+          store,
+          clock,
+          publisher,
+          workflows: workflows.workflows,
+          triggers: workflows.triggers,
+        }),
       (api) => registerUserTokenRoutes(api, { store, clock, userTokens: context.userTokens }),
       (api) =>
         registerStreamRoutes(api, {
@@ -187,6 +211,21 @@ async function builtInComponents(
       (api) => registerActivityRoutes(api, { store }),
       (api) => registerEndpointTestRoutes(api, { store, clock }),
       (api) => registerStatsRoutes(api, { store, clock }),
+    ],
+    sdkModules: [
+      (sdk) => registerSdkEndpointRoutes(sdk, { store, endpoints }),
+      (sdk) =>
+        registerConnectRoutes(sdk, {
+          store,
+          credentials: integrations.credentials,
+          connect: integrations.connect,
+        }),
+      (sdk) =>
+        registerWorkflowSdkRoutes(sdk, {
+          workflows: workflows.workflows,
+          triggers: workflows.triggers,
+          responseWaitMs: context.config.workflowResponseWaitMs,
+        }),
     ],
   };
 }

@@ -24,6 +24,7 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 
 export const endpointView = (e: EndpointRecord) => ({
   id: e.id,
+  userId: e.userId,
   url: e.url,
   name: e.name,
   description: e.description,
@@ -52,10 +53,11 @@ export const endpointView = (e: EndpointRecord) => ({
 
 const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const;
 
-const endpointSchema = {
+export const endpointSchema = {
   type: 'object',
   required: [
     'id',
+    'userId',
     'url',
     'name',
     'description',
@@ -75,6 +77,10 @@ const endpointSchema = {
   ],
   properties: {
     id: { type: 'string' },
+    userId: {
+      type: ['string', 'null'],
+      description: "the user it belongs to (gets only that user's messages); null: project-wide",
+    },
     url: { type: 'string' },
     name: { type: 'string' },
     description: { type: 'string' },
@@ -133,7 +139,7 @@ const filterList = (description: string) =>
     description,
   }) as const;
 
-const endpointFields = {
+export const endpointFields = {
   url: { type: 'string', minLength: 1, maxLength: 2048, description: 'http(s) URL deliveries are POSTed to' },
   name: { type: 'string', maxLength: 200 },
   description: { type: 'string', maxLength: 2000 },
@@ -169,7 +175,7 @@ const endpointFields = {
   enabled: { type: 'boolean' },
 } as const;
 
-const endpointParams = {
+export const endpointParams = {
   type: 'object',
   required: ['projectId', 'endpointId'],
   properties: { projectId: { type: 'string' }, endpointId: { type: 'string', description: 'ep_… id' } },
@@ -230,6 +236,13 @@ export function registerEndpointRoutes(
           required: ['url'],
           properties: {
             ...endpointFields,
+            userId: {
+              type: ['string', 'null'],
+              minLength: 1,
+              maxLength: 256,
+              description:
+                "the project's own id of the user it belongs to: it then gets only messages published with that userId (and can be managed with that user's token); absent or null: project-wide, every message. Set at creation only",
+            },
             secret: {
               type: 'string',
               description:
@@ -264,7 +277,10 @@ export function registerEndpointRoutes(
     },
   );
 
-  app.get<{ Params: { projectId: string }; Querystring: { limit: number; after?: string } }>(
+  app.get<{
+    Params: { projectId: string };
+    Querystring: { limit: number; after?: string; userId?: string };
+  }>(
     base,
     {
       schema: {
@@ -272,7 +288,18 @@ export function registerEndpointRoutes(
         summary: 'List endpoints',
         security: bearerSecurity,
         params: projectIdParams,
-        querystring: pagedQuery('endpoint'),
+        querystring: {
+          ...pagedQuery('endpoint'),
+          properties: {
+            ...pagedQuery('endpoint').properties,
+            userId: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 256,
+              description: "only this user's endpoints",
+            },
+          },
+        },
         response: {
           200: pageSchema(endpointSchema),
           ...errorResponses,
@@ -281,7 +308,8 @@ export function registerEndpointRoutes(
     },
     async (request) => {
       const projectId = await scope(request, request.params.projectId);
-      const page = await store.listEndpoints(projectId, request.query);
+      const { userId, ...paging } = request.query;
+      const page = await store.listEndpoints(projectId, paging, userId !== undefined ? { userId } : {});
       return { items: page.items.map(endpointView), nextCursor: page.nextCursor };
     },
   );

@@ -91,13 +91,20 @@ export function registerEndpointTestRoutes(app: FastifyInstance, deps: { store: 
       // Only this endpoint, and regardless of its filters: the test is of the endpoint, not of routing.
       const route = {
         id: endpoint.id,
+        userId: endpoint.userId,
         eventTypes: [],
         objectTypes: [],
         active: true,
       } as unknown as EndpointRoute;
       const nowMs = clock.nowMs();
       const prepared = prepareMessage(
-        { projectId, eventType, payload: given ?? registered?.example },
+        {
+          projectId,
+          eventType,
+          payload: given ?? registered?.example,
+          // A user's endpoint takes only that user's messages: the test message is that user's.
+          ...(endpoint.userId !== null ? { userId: endpoint.userId } : {}),
+        },
         [route],
         nowMs,
       );

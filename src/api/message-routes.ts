@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { wakeDeliveryWorkers } from '../delivery/delivery-wakeup.ts';
 import type { Publisher, PublishInput } from '../delivery/publisher.ts';
 import type { Clock } from '../domain/clock.ts';
-import { notFound } from '../domain/errors.ts';
+import { HookyardError, notFound } from '../domain/errors.ts';
 import { type EndpointId, isId, type MessageId, newId } from '../domain/ids.ts';
 import { assertJsonDepth } from '../security/json-depth.ts';
 import type { AttemptRecord, DeliveryWithAttempts, MessageRecord } from '../store/delivery-store.ts';
@@ -364,6 +364,7 @@ export function registerMessageRoutes(
             },
           },
           ...errorResponses,
+          409: errorResponses[400],
         },
       },
     },
@@ -375,6 +376,12 @@ export function registerMessageRoutes(
       if (endpointId !== undefined) {
         const endpoint = isId('endpoint', endpointId) ? await store.getEndpoint(projectId, endpointId) : null;
         if (!endpoint) throw notFound(`endpoint ${endpointId}`);
+        if (endpoint.userId !== null && endpoint.userId !== message.userId) {
+          throw new HookyardError(
+            'conflict',
+            `endpoint ${endpointId} belongs to user ${endpoint.userId} and gets that user's messages only; message ${message.id} is ${message.userId === null ? 'for no user' : `for user ${message.userId}`}.`,
+          );
+        }
         target = { endpointId: endpoint.id, newDeliveryId: newId('delivery', clock.nowMs()) };
       }
       const deliveryIds = await store.resendMessage(

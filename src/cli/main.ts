@@ -46,7 +46,7 @@ Client commands (talk to a running server; see docs/cli.md):
   login          Save a server URL and API key for the other client commands
   listen         Stream inbound events as they land; --forward-to a local URL, re-signed
   send           Send an event type's example (or --data) to an endpoint, or publish a message
-  replay         Route a stored inbound event again
+  replay         Forward a stored inbound event again (as a new message)
   resend         Send a message again
   tail           Inbound events and refused requests as a live table
   status         Health of the project's endpoints

@@ -23,12 +23,13 @@ for "hookyard send".
 Example:
   hookyard resend msg_… --endpoint ep_…`;
 
-export const REPLAY_HELP = `Usage: hookyard replay EVENT_ID [--json]
+export const REPLAY_HELP = `Usage: hookyard replay EVENT_ID [--endpoint ep_…] [--json]
 
-Routes a stored inbound event again, as if it had just arrived.
+Forwards a stored inbound event again, as a new message: to every endpoint whose filters take it,
+or to one. An event whose routing was set aside after repeated failures is routed again instead.
 
 Example:
-  hookyard replay evt_…`;
+  hookyard replay evt_… --endpoint ep_…`;
 
 function readData(raw: string): unknown {
   let text = raw;
@@ -149,18 +150,29 @@ export const resendCommand = clientCommand(
 export const replayCommand = clientCommand(
   'replay',
   REPLAY_HELP,
-  {},
-  async ({ positionals, out, api, json }) => {
+  { endpoint: { type: 'string' } },
+  async ({ values, positionals, out, api, json }) => {
     const eventId = positionals[0];
     if (!eventId || positionals.length > 1) throw new UsageError('give one EVENT_ID (evt_…).');
     const client = api();
     const projectId = await client.projectId();
-    const result = await client.request<Record<string, unknown>>(
+    const endpoint = values.endpoint as string | undefined;
+    const result = await client.request<{
+      routingRequeued: boolean;
+      messageId: string | null;
+      deliveries: number | null;
+    }>(
       'POST',
       `/api/v1/projects/${projectId}/events/${encodeURIComponent(eventId)}/replay`,
-      {},
+      endpoint ? { endpointId: endpoint } : {},
     );
-    out.log(json ? JSON.stringify(result) : `replayed ${eventId}: ${JSON.stringify(result)}`);
+    out.log(
+      json
+        ? JSON.stringify(result)
+        : result.routingRequeued
+          ? `${eventId}: its routing job was queued again`
+          : `${eventId}: forwarded again as ${result.messageId} (${result.deliveries} deliveries)`,
+    );
     return EXIT.ok;
   },
 );

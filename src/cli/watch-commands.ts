@@ -30,6 +30,7 @@ export const tailCommand = clientCommand(
     const source = values.source as string | undefined;
     const stream = openEventStream(client.target, projectId, source ? { sourceId: source } : {}, {
       onOpen: () => {
+        out.error(`Ready. Showing events of ${projectId} (${source ?? 'all sources'}) as they land.`);
         if (!json) out.log(row(['TIME', 'KIND', 'ID', 'SOURCE', 'TYPE', 'DETAIL'], TAIL_WIDTHS));
       },
       onEvent: (e) => {

@@ -52,6 +52,8 @@ export const MAX_ENDPOINT_HEADERS = 32;
 
 export interface EndpointInput {
   url: string;
+  /** The user of the project it belongs to; set at creation only. Absent or null: project-wide. */
+  userId?: string | null;
   name?: string;
   description?: string;
   eventTypes?: string[];
@@ -68,7 +70,10 @@ export interface EndpointInput {
   secret?: string;
 }
 
-export type EndpointPatch = Partial<Omit<EndpointInput, 'secret'>>;
+export type EndpointPatch = Partial<Omit<EndpointInput, 'secret' | 'userId'>>;
+
+/** As long as a message's userId may be. */
+export const MAX_ENDPOINT_USER_ID_CHARS = 256;
 
 /** The project's delivery settings as the API names them. */
 export interface DeliverySettingsInput {
@@ -281,9 +286,17 @@ export function createEndpointService(deps: {
     ): Promise<{ endpoint: EndpointRecord; secret: string; warnings: string[] }> {
       const nowMs = clock.nowMs();
       const entries = field('secret', () => firstEndpointSecret(input.secret));
+      const userId = input.userId ?? null;
+      if (
+        userId !== null &&
+        (typeof userId !== 'string' || userId.length === 0 || userId.length > MAX_ENDPOINT_USER_ID_CHARS)
+      ) {
+        throw invalid(`userId must be a string of 1 to ${MAX_ENDPOINT_USER_ID_CHARS} characters, or null.`);
+      }
       const base: EndpointRecord = {
         id: newId('endpoint', nowMs),
         projectId,
+        userId,
         url: '',
         name: '',
         description: '',
@@ -301,7 +314,7 @@ export function createEndpointService(deps: {
         createdAtMs: nowMs,
         updatedAtMs: nowMs,
       };
-      const { secret: _secret, ...patch } = input;
+      const { secret: _secret, userId: _userId, ...patch } = input;
       const endpoint = apply(base, patch);
       const warnings = await checkResolution(projectId, endpoint.url);
       await store.insertEndpoint(endpoint);

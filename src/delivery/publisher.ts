@@ -103,8 +103,11 @@ export function prepareMessage(
     input.objectType ?? (typeof payloadObjectType === 'string' ? payloadObjectType : undefined);
   const exclude = new Set(input.excludeEndpointIds ?? []);
   const deliveries: Array<NewMessage['deliveries'][number]> = [];
+  const userId = input.userId ?? null;
   for (const route of routes) {
     if (exclude.has(route.id)) continue;
+    // A user's endpoint gets that user's messages only; a project-wide one gets every message.
+    if (route.userId !== null && route.userId !== userId) continue;
     const filters = { eventTypes: route.eventTypes, objectTypes: route.objectTypes };
     if (!matchesEndpointFilters(filters, { type: input.eventType, ...(objectType ? { objectType } : {}) })) {
       continue;

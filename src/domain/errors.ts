@@ -20,10 +20,27 @@ export const ERROR_CATALOGUE = {
     status: 409,
     title: 'The key belongs to a shipped integration; a project definition needs another key.',
   },
+  credential_needs_reauth: {
+    status: 409,
+    title: 'The provider refused the credential; the user must connect the account again.',
+  },
+  redirect_not_allowed: {
+    status: 400,
+    title: 'The redirect URL is not on an origin the project allows for its connect flow.',
+  },
+  oauth_state_invalid: {
+    status: 400,
+    title: 'The OAuth state is unknown, expired or already used; start the connect again.',
+  },
+  provider_error: { status: 502, title: 'The provider did not answer as expected.' },
   payload_too_large: { status: 413, title: 'The body is larger than the limit.' },
   signature_invalid: { status: 401, title: 'The webhook signature did not verify.' },
   handshake_failed: { status: 403, title: 'The subscription handshake was refused.' },
   rate_limited: { status: 429, title: 'Too many requests.' },
+  workflow_response_timeout: {
+    status: 504,
+    title: 'The workflow did not respond in time; its execution goes on.',
+  },
   store_unavailable: { status: 503, title: 'The store cannot commit right now; retry later.' },
   shutting_down: { status: 503, title: 'The server is shutting down; retry later.' },
   internal: { status: 500, title: 'Internal error.' },

@@ -16,6 +16,8 @@ export const ID_PREFIXES = {
   delivery: 'dlv',
   attempt: 'att',
   eventType: 'et',
+  workflow: 'wf',
+  execution: 'exe',
   userTokenKey: 'utk',
   refusedRequest: 'rfq',
 } as const;
@@ -28,10 +30,13 @@ export type ApiKeyId = Id<'apiKey'>;
 export type SourceId = Id<'source'>;
 export type EventId = Id<'event'>;
 export type TenantId = Id<'tenant'>;
+export type CredentialId = Id<'credential'>;
 export type EndpointId = Id<'endpoint'>;
 export type MessageId = Id<'message'>;
 export type DeliveryId = Id<'delivery'>;
 export type AttemptId = Id<'attempt'>;
+export type WorkflowId = Id<'workflow'>;
+export type ExecutionId = Id<'execution'>;
 export type UserTokenKeyId = Id<'userTokenKey'>;
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
@@ -73,4 +78,13 @@ const ID_SHAPE = /^[a-z]+_[0-9a-z]{8,64}$/;
 /** True when `value` looks like an id of `kind` (prefix and shape); says nothing about existence. */
 export function isId<K extends IdKind>(kind: K, value: unknown): value is Id<K> {
   return typeof value === 'string' && value.startsWith(`${ID_PREFIXES[kind]}_`) && ID_SHAPE.test(value);
+}
+
+/**
+ * The lowest id of `kind` made at `ms` or later. Ids start with their creation time, so a time
+ * range is an id range, and a table's (project_id, id) key serves time windows without an index
+ * on time.
+ */
+export function idFloor(kind: IdKind, ms: number): string {
+  return `${ID_PREFIXES[kind]}_${Math.max(0, Math.floor(ms)).toString(36).padStart(9, '0')}`;
 }

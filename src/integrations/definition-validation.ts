@@ -57,7 +57,8 @@ function describeType(type: unknown): string {
     .join(' or ');
 }
 
-function formatError(e: ErrorObject): string | null {
+/** One Ajv error as `field.path: what was expected` (shared with workflow documents). */
+export function formatError(e: ErrorObject): string | null {
   const at = fieldPath(e.instancePath);
   const where = at === '' ? '(document)' : at;
   const params = e.params as Record<string, unknown>;

@@ -270,6 +270,11 @@ export function createIntegrationService(deps: {
   return {
     find,
     view,
+    /** The project's OAuth client for the integration (sealed settings opened); null values when unset. */
+    async oauthClient(projectId: ProjectId, key: string) {
+      const opened = openSettings(await store.getIntegrationSettings(projectId, key));
+      return { clientId: opened?.clientId ?? null, clientSecret: opened?.clientSecret ?? null };
+    },
     async list(projectId: ProjectId) {
       const all = await listAll(projectId);
       const records = new Map((await store.listIntegrationSettings(projectId)).map((r) => [r.key, r]));

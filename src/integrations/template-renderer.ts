@@ -83,6 +83,27 @@ const OPEN_PREFIXES = [
 export const TEMPLATE_VOCABULARY = [...EXACT_PATHS, ...OPEN_PREFIXES.map((p) => `${p}*`)] as const;
 
 /**
+ * Which placeholder paths a template may use: exact paths, prefixes under which any further path
+ * is allowed, and what one path segment may be. Integration definitions use the default one;
+ * workflows pass their own (src/workflows/workflow-templates.ts).
+ */
+export interface TemplateVocabulary {
+  exact: ReadonlySet<string>;
+  openPrefixes: readonly string[];
+  segment: RegExp;
+}
+
+export const INTEGRATION_VOCABULARY: TemplateVocabulary = {
+  exact: EXACT_PATHS,
+  openPrefixes: OPEN_PREFIXES,
+  segment: SEGMENT,
+};
+
+function vocabularyList(vocabulary: TemplateVocabulary): string[] {
+  return [...vocabulary.exact, ...vocabulary.openPrefixes.map((p) => `${p}*`)];
+}
+
+/**
  * Filters a placeholder may apply after its path (`{{subscription.providerId | lastSegment}}`).
  * lastSegment: the text after the last `/` (Calendly names a subscription by its URI; deleting it
  * takes the id at the URI's end).
@@ -98,7 +119,10 @@ export function placeholderPath(expression: string): string {
 }
 
 /** Why the placeholder expression is not one this renderer knows, or null when it is one. */
-export function referenceProblem(expression: string): string | null {
+export function referenceProblem(
+  expression: string,
+  vocabulary: TemplateVocabulary = INTEGRATION_VOCABULARY,
+): string | null {
   const [pathPart, ...filters] = expression.split('|').map((p) => p.trim());
   for (const filter of filters) {
     if (!Object.hasOwn(FILTERS, filter)) {
@@ -107,12 +131,12 @@ export function referenceProblem(expression: string): string | null {
   }
   const path = pathPart ?? '';
   const segments = path.split('.');
-  if (segments.some((s) => !SEGMENT.test(s))) {
+  if (segments.some((s) => !vocabulary.segment.test(s))) {
     return `{{${path}}} is not a dotted path of names`;
   }
-  if (EXACT_PATHS.has(path)) return null;
-  if (OPEN_PREFIXES.some((p) => path.startsWith(p) && path.length > p.length)) return null;
-  return `{{${path}}} is not a known placeholder; expected one of ${TEMPLATE_VOCABULARY.join(', ')}`;
+  if (vocabulary.exact.has(path)) return null;
+  if (vocabulary.openPrefixes.some((p) => path.startsWith(p) && path.length > p.length)) return null;
+  return `{{${path}}} is not a known placeholder; expected one of ${vocabularyList(vocabulary).join(', ')}`;
 }
 
 /** The placeholders in one string. */
@@ -121,14 +145,18 @@ export function placeholdersIn(text: string): string[] {
 }
 
 /** Every placeholder problem in a template value (string, or JSON walked deeply), by field path. */
-export function checkTemplate(value: unknown, field: string): string[] {
+export function checkTemplate(
+  value: unknown,
+  field: string,
+  vocabulary: TemplateVocabulary = INTEGRATION_VOCABULARY,
+): string[] {
   const problems: string[] = [];
   walkStrings(value, field, (text, at) => {
     if (text.includes('{{') && placeholdersIn(text).length === 0) {
       problems.push(`${at}: "{{" opens no placeholder`);
     }
     for (const path of placeholdersIn(text)) {
-      const problem = referenceProblem(path);
+      const problem = referenceProblem(path, vocabulary);
       if (problem) problems.push(`${at}: ${problem}`);
     }
   });
@@ -146,8 +174,13 @@ function walkStrings(value: unknown, field: string, visit: (text: string, field:
   }
 }
 
-function lookup(context: TemplateContext, expression: string, field: string): unknown {
-  const problem = referenceProblem(expression);
+function lookup(
+  context: object,
+  expression: string,
+  field: string,
+  vocabulary: TemplateVocabulary = INTEGRATION_VOCABULARY,
+): unknown {
+  const problem = referenceProblem(expression, vocabulary);
   if (problem) throw new TemplateError(field, problem);
   const [path = '', ...filters] = expression.split('|').map((p) => p.trim());
   let current: unknown = context;
@@ -183,23 +216,29 @@ export function renderText(
   context: TemplateContext,
   field: string,
   encode: (value: string) => string = (v) => v,
+  vocabulary: TemplateVocabulary = INTEGRATION_VOCABULARY,
 ): string {
   return text.replace(PLACEHOLDER, (_m, path: string) =>
-    encode(asText(lookup(context, path, field), path, field)),
+    encode(asText(lookup(context, path, field, vocabulary), path, field)),
   );
 }
 
 /** Renders a JSON value: a string that is exactly one placeholder keeps the value's type. */
-export function renderJson(value: unknown, context: TemplateContext, field: string): unknown {
+export function renderJson(
+  value: unknown,
+  context: TemplateContext,
+  field: string,
+  vocabulary: TemplateVocabulary = INTEGRATION_VOCABULARY,
+): unknown {
   if (typeof value === 'string') {
     const whole = WHOLE_PLACEHOLDER.exec(value);
-    if (whole) return lookup(context, whole[1] ?? '', field);
-    return renderText(value, context, field);
+    if (whole) return lookup(context, whole[1] ?? '', field, vocabulary);
+    return renderText(value, context, field, undefined, vocabulary);
   }
-  if (Array.isArray(value)) return value.map((v, i) => renderJson(v, context, `${field}[${i}]`));
+  if (Array.isArray(value)) return value.map((v, i) => renderJson(v, context, `${field}[${i}]`, vocabulary));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = renderJson(v, context, `${field}.${k}`);
+    for (const [k, v] of Object.entries(value)) out[k] = renderJson(v, context, `${field}.${k}`, vocabulary);
     return out;
   }
   return value;
@@ -207,7 +246,12 @@ export function renderJson(value: unknown, context: TemplateContext, field: stri
 
 const HOST_VALUE = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 
-function renderUrl(template: string, context: TemplateContext, field: string): URL {
+function renderUrl(
+  template: string,
+  context: TemplateContext,
+  field: string,
+  vocabulary: TemplateVocabulary,
+): URL {
   // The authority ends at the first `/`, `?` or `#` after the scheme; placeholders before it land in
   // the host, after it in the path or query.
   const schemeEnd = template.indexOf('://') + 3;
@@ -215,13 +259,19 @@ function renderUrl(template: string, context: TemplateContext, field: string): U
   const authorityEnd = rest.search(/[/?#]/);
   const authority = authorityEnd === -1 ? rest : rest.slice(0, authorityEnd);
   const tail = authorityEnd === -1 ? '' : rest.slice(authorityEnd);
-  const host = renderText(authority, context, field, (v) => {
-    if (!HOST_VALUE.test(v)) {
-      throw new TemplateError(field, `"${v}" cannot be part of a host name (letters, digits, ".", "-")`);
-    }
-    return v;
-  });
-  const renderedTail = renderText(tail, context, field, encodeURIComponent);
+  const host = renderText(
+    authority,
+    context,
+    field,
+    (v) => {
+      if (!HOST_VALUE.test(v)) {
+        throw new TemplateError(field, `"${v}" cannot be part of a host name (letters, digits, ".", "-")`);
+      }
+      return v;
+    },
+    vocabulary,
+  );
+  const renderedTail = renderText(tail, context, field, encodeURIComponent, vocabulary);
   let url: URL;
   try {
     url = new URL(`${template.slice(0, schemeEnd)}${host}${renderedTail}`);
@@ -246,23 +296,27 @@ function headerText(value: string, field: string): string {
 export function renderRequest(
   template: RequestTemplate,
   context: TemplateContext,
-  options: { field?: string; auth?: CredentialAuth } = {},
+  options: { field?: string; auth?: CredentialAuth; vocabulary?: TemplateVocabulary } = {},
 ): RenderedRequest {
   const field = options.field ?? 'request';
-  const url = renderUrl(template.url, context, `${field}.url`);
+  const vocabulary = options.vocabulary ?? INTEGRATION_VOCABULARY;
+  const url = renderUrl(template.url, context, `${field}.url`, vocabulary);
   for (const [name, value] of Object.entries(template.query ?? {})) {
-    url.searchParams.append(name, renderText(value, context, `${field}.query.${name}`));
+    url.searchParams.append(
+      name,
+      renderText(value, context, `${field}.query.${name}`, undefined, vocabulary),
+    );
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(template.headers ?? {})) {
     headers[name.toLowerCase()] = headerText(
-      renderText(value, context, `${field}.headers.${name}`),
+      renderText(value, context, `${field}.headers.${name}`, undefined, vocabulary),
       `${field}.headers.${name}`,
     );
   }
   let body: string | undefined;
   if (template.body !== undefined) {
-    body = JSON.stringify(renderJson(template.body, context, `${field}.body`));
+    body = JSON.stringify(renderJson(template.body, context, `${field}.body`, vocabulary));
     headers['content-type'] ??= 'application/json';
   } else if (template.form !== undefined) {
     const form = new URLSearchParams();

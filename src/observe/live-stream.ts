@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.ts';
 import { matchesEventType } from '../domain/event-type-filter.ts';
-import type { ProjectId, SourceId } from '../domain/ids.ts';
+import { idFloor, type ProjectId, type SourceId } from '../domain/ids.ts';
 import type { RefusedRequestRecord, StreamEventRecord } from '../store/console-store.ts';
-import { idFloor } from '../store/sql/console-queries.ts';
 import type { Store } from '../store/store.ts';
 
 /**

@@ -12,8 +12,9 @@ const REFUSED_BUFFER = 1000;
 const REFUSED_FLUSH_MS = 250;
 
 /**
- * What the console and the CLI watch: the live stream, refused requests (recorded on any process
- * that ingests), attempts and deliveries by filter, the test sender and the overview's counts.
+ * What the console and the CLI watch: the live stream and refused requests (recorded on any
+ * process that ingests). Its API routes (stream, refused requests, attempts, deliveries, the test
+ * sender, stats) are wired by the composition root.
  */
 export function createObserveComponent(ctx: ComponentContext): ObserveComponent {
   const { config, store, clock, logger } = ctx;

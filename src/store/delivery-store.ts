@@ -44,6 +44,8 @@ export const NEW_ENDPOINT_HEALTH: Readonly<EndpointHealthRecord> = Object.freeze
 export interface EndpointRecord {
   id: EndpointId;
   projectId: ProjectId;
+  /** The user of the project it belongs to (gets only that user's messages); null = project-wide. */
+  userId: string | null;
   url: string;
   name: string;
   description: string;
@@ -72,6 +74,8 @@ export interface EndpointRecord {
 /** What the publisher needs to decide which endpoints get a message (and to hand it to a local worker). */
 export interface EndpointRoute {
   id: EndpointId;
+  /** The endpoint's user: it gets messages published for that user only. null = project-wide. */
+  userId: string | null;
   eventTypes: string[];
   objectTypes: string[];
   /** enabled and not disabled by health */
@@ -261,7 +265,12 @@ export interface DeliveryStore {
   getEndpoint(projectId: ProjectId, id: EndpointId): Promise<EndpointRecord | null>;
   /** Unscoped, for the worker (which knows the id from a claimed delivery). */
   getEndpointForDelivery(id: EndpointId): Promise<EndpointRecord | null>;
-  listEndpoints(projectId: ProjectId, page: { limit: number; after?: string }): Promise<Page<EndpointRecord>>;
+  /** In id order; `filter.userId` narrows to that user's endpoints, `null` to the project-wide ones. */
+  listEndpoints(
+    projectId: ProjectId,
+    page: { limit: number; after?: string },
+    filter?: { userId?: string | null },
+  ): Promise<Page<EndpointRecord>>;
   listEndpointRoutes(projectId: ProjectId): Promise<EndpointRoute[]>;
   /** Replaces configuration, switch and secrets (not health); false when not in that project. */
   updateEndpoint(endpoint: EndpointRecord): Promise<boolean>;

@@ -7,11 +7,13 @@
  */
 import type { ApiKeyId, ProjectId } from '../domain/ids.ts';
 import type { ConsoleStore } from './console-store.ts';
+import type { CredentialStore } from './credential-store.ts';
 import type { DeliveryStore } from './delivery-store.ts';
 import type { InboundStore } from './inbound-store.ts';
 import type { IntegrationStore } from './integration-store.ts';
 import type { Page } from './page.ts';
 import type { UserStore } from './user-store.ts';
+import type { WorkflowStore } from './workflow-store.ts';
 
 export type { Page } from './page.ts';
 
@@ -78,7 +80,9 @@ export interface Store
     DeliveryStore,
     IntegrationStore,
     UserStore,
-    ConsoleStore {
+    ConsoleStore,
+    CredentialStore,
+    WorkflowStore {
   /** Which database: for logs and health answers only (behaviour asks `capabilities`). */
   readonly kind: 'sqlite' | 'postgres';
   readonly capabilities: StoreCapabilities;

@@ -98,6 +98,7 @@ for (const { kind, sqliteWriterThread, name } of STORE_VARIANTS) {
         routes.find((r) => r.id === a.id),
         {
           id: a.id,
+          userId: null,
           eventTypes: ['invoice.*'],
           objectTypes: [],
           active: true,

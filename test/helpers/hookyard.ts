@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { Clock } from '../../src/domain/clock.ts';
 import { type Component, type Hookyard, startHookyard } from '../../src/main.ts';
@@ -23,7 +23,7 @@ export interface TestHookyard {
 export async function startTestHookyard(
   kind: StoreKind,
   overrides: Record<string, string> = {},
-  options: { clock?: Clock; components?: Component[] } = {},
+  options: { clock?: Clock; components?: Component[]; logger?: Logger } = {},
 ): Promise<TestHookyard> {
   const t = await openTestStore(kind);
   await t.store.close();
@@ -44,6 +44,16 @@ export async function startTestHookyard(
     },
   });
   const hy = await startHookyard(config, { logger: pino({ level: 'silent' }), ...options });
+  return wrapTestHookyard(hy, config, adminKey, t.cleanup);
+}
+
+/** The test handle of a started Hookyard (another process on the same data shares `cleanup`). */
+export function wrapTestHookyard(
+  hy: Hookyard,
+  config: Config,
+  adminKey: string,
+  cleanupData: () => Promise<void>,
+): TestHookyard {
   return {
     hy,
     url: hy.url,
@@ -67,7 +77,7 @@ export async function startTestHookyard(
     },
     async cleanup() {
       await hy.close();
-      await t.cleanup();
+      await cleanupData();
     },
   };
 }

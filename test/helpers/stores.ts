@@ -130,6 +130,7 @@ export function testEndpoint(projectId: ProjectId, extra: Partial<EndpointRecord
   return {
     id: newId('endpoint'),
     projectId,
+    userId: null,
     url: 'https://receiver.example/hooks',
     name: 'main',
     description: '',

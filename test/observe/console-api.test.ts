@@ -85,6 +85,31 @@ for (const kind of STORE_KINDS) {
       assert.equal(other.status, 404, "another project's key sees nothing");
     });
 
+    it('records a failed handshake with its reason', async () => {
+      const slack = await t.api('POST', p('/sources'), {
+        key,
+        body: { name: 'slack', provider: 'slack', secrets: ['slack-signing-secret'] },
+      });
+      assert.equal(slack.status, 201, JSON.stringify(slack.body));
+      const res = await fetch(`${t.url}/in/${slack.body.id}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)),
+          'x-slack-signature': 'v0=0000000000000000000000000000000000000000000000000000000000000000',
+        },
+        body: JSON.stringify({ type: 'url_verification', challenge: 'c-1' }),
+      });
+      assert.equal(res.status, 401);
+      const list = await until(
+        () => t.api('GET', p(`/sources/${slack.body.id}/refused`), { key }),
+        (r) => r.body.items?.length === 1,
+      );
+      assert.equal(list.body.items[0]?.reasonCode, 'handshake_failed');
+      assert.match(list.body.items[0]?.reason, /^slack-url-verification: /);
+      assert.equal(list.body.items[0]?.status, 401);
+    });
+
     it('keeps at most the configured number of refusals per source, newest first', async () => {
       for (let i = 0; i < 8; i++) {
         await fetch(`${t.url}/in/${sourceId}`, {

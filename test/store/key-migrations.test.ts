@@ -23,7 +23,6 @@ import {
   seedProject,
   seedSource,
   testAttempt,
-  testEndpoint,
   testInboundEvent,
   testMessage,
 } from '../helpers/stores.ts';
@@ -97,6 +96,14 @@ async function openBefore(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** An endpoint row in the columns endpoints had before they could belong to a user. */
+async function insertEndpointBeforeUsers(db: Db, projectId: string, id: string): Promise<void> {
+  await db.run(
+    "INSERT INTO endpoints (id, project_id, url, name, description, event_types, object_types, headers, rate_limit_per_second, max_concurrency, timeout_ms, signature_scheme, signature_header, secrets_sealed, enabled, health_state, consecutive_failures, first_failure_at_ms, failed_since_success, last_success_at_ms, health_changed_at_ms, health_reason, health_version, created_at_ms, updated_at_ms) VALUES (?, ?, 'https://receiver.example/hooks', 'main', '', '[]', '[]', '{}', NULL, 4, 15000, 'standard-webhooks', NULL, 'sealed', 1, 'active', 0, NULL, 0, NULL, NULL, NULL, 0, 100, 100)",
+    [id, projectId],
+  );
 }
 
 async function columnsOf(db: Db, table: string): Promise<string[]> {
@@ -218,7 +225,7 @@ for (const kind of STORE_KINDS) {
       try {
         const projectId = await seedProject(store);
         const endpointId = newId('endpoint');
-        await store.insertEndpoint(testEndpoint(projectId, { id: endpointId, eventTypes: [] }));
+        await insertEndpointBeforeUsers(db, projectId, endpointId);
         const published = testMessage(projectId, [endpointId], { body: '{}' });
         const messageId = published.message.id;
         // The rows as the store wrote them before the migration, in that schema's columns (the
@@ -317,7 +324,7 @@ for (const kind of STORE_KINDS) {
         const projectId = await seedProject(store);
         const a = newId('endpoint');
         const b = newId('endpoint');
-        for (const id of [a, b]) await store.insertEndpoint(testEndpoint(projectId, { id, eventTypes: [] }));
+        for (const id of [a, b]) await insertEndpointBeforeUsers(db, projectId, id);
         // Rows as the store wrote them before the migration, in that schema's columns: a message
         // to two endpoints (b's delivery created first), and a message that matched none.
         const two = testMessage(projectId, [b, a]);

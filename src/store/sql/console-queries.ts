@@ -1,5 +1,4 @@
-import type { EventId, IdKind, ProjectId, SourceId } from '../../domain/ids.ts';
-import { ID_PREFIXES } from '../../domain/ids.ts';
+import { type EventId, idFloor, type ProjectId, type SourceId } from '../../domain/ids.ts';
 import type {
   BucketRange,
   ConsoleStore,
@@ -77,15 +76,6 @@ const toStreamEvent = (r: StreamEventRow): StreamEventRecord => ({
   bodyBytes: Number(r.body_bytes),
   receivedAtMs: Number(r.received_at_ms),
 });
-
-/**
- * The lowest id of `kind` made at `ms` or later. Ids start with their creation time (ids.ts), so a
- * time range is an id range, and the tables' (project_id, id) keys serve time windows without an
- * index on time.
- */
-export function idFloor(kind: IdKind, ms: number): string {
-  return `${ID_PREFIXES[kind]}_${Math.max(0, Math.floor(ms)).toString(36).padStart(9, '0')}`;
-}
 
 // SQLite binds JS numbers as REAL: bucket numbers are cast, or a division would keep its fraction.
 

@@ -1,5 +1,6 @@
 import type { Store } from '../store.ts';
 import { createConsoleQueries } from './console-queries.ts';
+import { createCredentialQueries } from './credential-queries.ts';
 import type { Db } from './db.ts';
 import { createDeliveryQueries } from './delivery-queries.ts';
 import { createInboundQueries } from './inbound-queries.ts';
@@ -8,6 +9,7 @@ import { migrate } from './migrator.ts';
 import { createProjectQueries } from './project-queries.ts';
 import type { SqlDialect } from './sql-dialect.ts';
 import { createUserQueries } from './user-queries.ts';
+import { createWorkflowQueries } from './workflow-queries.ts';
 
 /**
  * The Store over a driver and its dialect (the statements that differ by database, chosen here
@@ -22,8 +24,10 @@ export function createSqlStore(db: Db, dialect: SqlDialect): Store {
     ...createInboundQueries(db),
     ...createDeliveryQueries(db, dialect),
     ...createIntegrationQueries(db),
+    ...createWorkflowQueries(db),
     ...createUserQueries(db),
     ...createConsoleQueries(db),
+    ...createCredentialQueries(db),
     migrate: () => migrate(db),
     async ping() {
       await db.get('SELECT 1 AS ok');

@@ -15,6 +15,7 @@ import { num, pageOf } from '../sql-lists.ts';
 interface EndpointRow {
   id: string;
   project_id: string;
+  user_id: string | null;
   url: string;
   name: string;
   description: string;
@@ -65,6 +66,7 @@ function toHealth(r: {
 const toEndpoint = (r: EndpointRow): EndpointRecord => ({
   id: r.id as EndpointId,
   projectId: r.project_id as ProjectId,
+  userId: r.user_id,
   url: r.url,
   name: r.name,
   description: r.description,
@@ -155,8 +157,16 @@ export function createEndpointQueries(db: Db): EndpointQueries {
   return {
     async insertEndpoint(e) {
       await db.run(
-        `INSERT INTO endpoints (${ENDPOINT_COLUMNS.join(', ')}, ${HEALTH_COLUMNS.join(', ')}, health_version, id, project_id, created_at_ms) VALUES (${[...ENDPOINT_COLUMNS, ...HEALTH_COLUMNS, 'v', 'id', 'project_id', 'created_at_ms'].map(() => '?').join(', ')})`,
-        [...endpointConfig(e), ...healthValues(e.health), e.health.version, e.id, e.projectId, e.createdAtMs],
+        `INSERT INTO endpoints (${ENDPOINT_COLUMNS.join(', ')}, ${HEALTH_COLUMNS.join(', ')}, health_version, id, project_id, user_id, created_at_ms) VALUES (${[...ENDPOINT_COLUMNS, ...HEALTH_COLUMNS, 'v', 'id', 'project_id', 'user_id', 'created_at_ms'].map(() => '?').join(', ')})`,
+        [
+          ...endpointConfig(e),
+          ...healthValues(e.health),
+          e.health.version,
+          e.id,
+          e.projectId,
+          e.userId,
+          e.createdAtMs,
+        ],
       );
     },
     async getEndpoint(projectId, id) {
@@ -170,10 +180,16 @@ export function createEndpointQueries(db: Db): EndpointQueries {
       const row = await db.get<EndpointRow>('SELECT * FROM endpoints WHERE id = ?', [id]);
       return row ? toEndpoint(row) : null;
     },
-    async listEndpoints(projectId, { limit, after }) {
+    async listEndpoints(projectId, { limit, after }, filter = {}) {
+      const byUser =
+        filter.userId === undefined
+          ? ''
+          : filter.userId === null
+            ? ' AND user_id IS NULL'
+            : ' AND user_id = ?';
       const rows = await db.all<EndpointRow>(
-        'SELECT * FROM endpoints WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?',
-        [projectId, after ?? '', limit + 1],
+        `SELECT * FROM endpoints WHERE project_id = ?${byUser} AND id > ? ORDER BY id LIMIT ?`,
+        [projectId, ...(typeof filter.userId === 'string' ? [filter.userId] : []), after ?? '', limit + 1],
       );
       const page = pageOf(rows, limit);
       return { items: page.rows.map(toEndpoint), nextCursor: page.nextCursor };
@@ -181,6 +197,7 @@ export function createEndpointQueries(db: Db): EndpointQueries {
     async listEndpointRoutes(projectId) {
       const rows = await db.all<{
         id: string;
+        user_id: string | null;
         event_types: string;
         object_types: string;
         enabled: number;
@@ -191,7 +208,7 @@ export function createEndpointQueries(db: Db): EndpointQueries {
         retry_delays_ms: string | null;
         egress_allow: string | null;
       }>(
-        `SELECT e.id, e.event_types, e.object_types, e.enabled, e.health_state, e.consecutive_failures, e.updated_at_ms,
+        `SELECT e.id, e.user_id, e.event_types, e.object_types, e.enabled, e.health_state, e.consecutive_failures, e.updated_at_ms,
            (e.max_concurrency IS NOT NULL OR e.rate_limit_per_second IS NOT NULL) AS limited,
            s.retry_delays_ms, s.egress_allow
          FROM endpoints e LEFT JOIN delivery_settings s ON s.project_id = e.project_id
@@ -200,6 +217,7 @@ export function createEndpointQueries(db: Db): EndpointQueries {
       );
       return rows.map((r) => ({
         id: r.id as EndpointId,
+        userId: r.user_id,
         eventTypes: JSON.parse(r.event_types) as string[],
         objectTypes: JSON.parse(r.object_types) as string[],
         active: Number(r.enabled) === 1 && r.health_state !== 'disabled',
