@@ -16,6 +16,7 @@ import { SignInPage } from './pages/sign-in-page.tsx';
 import { SourceDetailPage } from './pages/source-detail-page.tsx';
 import { SourcesPage } from './pages/sources-page.tsx';
 import { UnroutedPage } from './pages/unrouted-page.tsx';
+import { WorkflowsPage } from './pages/workflows-page.tsx';
 import { href, useRoute } from './router.ts';
 import { ErrorBox, useLoad } from './ui.tsx';
 
@@ -34,6 +35,7 @@ const NAV: [string, string, string?][] = [
   ['endpoints', 'Endpoints'],
   ['messages', 'Messages'],
   ['integrations', 'Integrations'],
+  ['workflows', 'Workflows', 'GET /api/v1/projects/{projectId}/executions'],
 ];
 
 function RoutePage({ route }: { route: string[] }) {
@@ -53,6 +55,8 @@ function RoutePage({ route }: { route: string[] }) {
       return id ? <MessageDetailPage id={id} /> : <MessagesPage />;
     case 'integrations':
       return <IntegrationsPage />;
+    case 'workflows':
+      return <WorkflowsPage />;
     default:
       return <OverviewPage />;
   }

@@ -204,6 +204,12 @@ describe('web console in headless Chromium', { timeout: 180_000 }, () => {
     await page.getByRole('heading', { name: `${first.name} settings` }).waitFor();
   });
 
+  it('shows the workflows page with what to do when there is none', async () => {
+    await nav(page, 'Workflows').click();
+    await page.getByText('No workflows yet.').waitFor();
+    await page.getByText('No executions.').waitFor();
+  });
+
   it('is reachable by keyboard', async () => {
     // From the top of a freshly loaded page, as a keyboard user arrives.
     await page.goto(`${t.url}/console/#/overview`);
