@@ -210,6 +210,38 @@ describe('web console in headless Chromium', { timeout: 180_000 }, () => {
     await page.getByText('No executions.').waitFor();
   });
 
+  it('opens an execution’s steps with their input and output', async () => {
+    const p = `/api/v1/projects/${projectId}`;
+    const created = await t.api('POST', `${p}/workflows`, {
+      body: {
+        name: 'Tick',
+        trigger: { type: 'schedule', every: { seconds: 1 } },
+        steps: [{ id: 'shape', type: 'code', code: 'function handler(input) { return { shaped: 42 } }' }],
+      },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const workflowId = created.body.id;
+    assert.equal((await t.api('POST', `${p}/workflows/${workflowId}/deploy`)).status, 200);
+    // A schedule runs for every user who enabled the workflow.
+    assert.equal((await t.api('POST', `${p}/workflows/${workflowId}/users/u1/enable`)).status, 204);
+    const deadline = Date.now() + 20_000;
+    while (
+      (await t.api('GET', `${p}/executions?workflowId=${workflowId}&status=completed`)).body.items.length ===
+      0
+    ) {
+      assert.ok(Date.now() < deadline, 'the scheduled workflow completed an execution');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await t.api('POST', `${p}/workflows/${workflowId}/undeploy`);
+    await page.reload();
+    await page.getByRole('cell', { name: /Tick/ }).waitFor();
+    const run = page.locator('details.delivery', { hasText: 'completed' }).first();
+    await run.locator('summary').first().click();
+    await run.getByText('shape (code) · succeeded', { exact: false }).waitFor();
+    await run.getByText('Input and output').click();
+    await run.getByText('"shaped": 42', { exact: false }).waitFor();
+  });
+
   it('is reachable by keyboard', async () => {
     // From the top of a freshly loaded page, as a keyboard user arrives.
     await page.goto(`${t.url}/console/#/overview`);
