@@ -16,10 +16,10 @@ export function nav(page: Page, name: string) {
   return page.getByRole('navigation').getByRole('link', { name, exact: true });
 }
 
-export async function snap(page: Page, name: string): Promise<void> {
+export async function snap(page: Page, name: string, options: { docs?: boolean } = {}): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-  if (DOCS_IMAGES) {
+  if (DOCS_IMAGES && options.docs !== false) {
     mkdirSync(DOCS_IMAGES, { recursive: true });
     await page.screenshot({ path: path.join(DOCS_IMAGES, `${name}.png`) });
   }
@@ -34,7 +34,7 @@ export async function refreshUntil(
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) {
-      await snap(page, 'failure');
+      await snap(page, 'failure', { docs: false });
       throw new Error(
         `the console never showed what was expected (test-artifacts/failure.png, at ${page.url()})`,
       );
