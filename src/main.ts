@@ -176,6 +176,24 @@ async function builtInComponents(
   const { registerWorkflowRoutes } = await import('./api/workflow-routes.ts');
   const { registerWorkflowSdkRoutes } = await import('./api/workflow-sdk-routes.ts');
   const workflows = createWorkflowsComponent(context, { publisher });
+  // A new credential starts the user's integration-enabled workflows once (its id is the run key,
+  // so a reconnect of the same credential starts nothing).
+  integrations.credentialEvents.on(async (event) => {
+    if (event.type !== 'connected') return;
+    const { credential } = event;
+    await workflows.triggers.fire(
+      credential.projectId,
+      credential.userId,
+      { type: 'integrationEnabled', key: credential.integration },
+      {
+        integration: credential.integration,
+        credentialId: credential.id,
+        providerAccountId: credential.providerAccountId,
+        connectedAt: new Date(credential.createdAtMs).toISOString(),
+      },
+      { runKey: credential.id },
+    );
+  });
   return {
     components: [delivery, observe, ingest, integrations, workflows],
     apiModules: [

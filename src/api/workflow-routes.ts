@@ -314,7 +314,7 @@ export function registerWorkflowRoutes(
             : 'Disable the workflow for one user',
           security: bearerSecurity,
           params: userParams,
-          response: { 204: { type: 'null' }, ...errorResponses },
+          response: { 204: { type: 'null' }, ...errorResponses, 409: errorSchema },
         },
       },
       async (request, reply) => {

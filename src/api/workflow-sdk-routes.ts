@@ -84,6 +84,7 @@ export function registerWorkflowSdkRoutes(
             properties: { executionId: { type: 'string' } },
           },
           ...errorResponses,
+          409: errorSchema,
           504: errorSchema,
         },
       },
@@ -133,7 +134,7 @@ export function registerWorkflowSdkRoutes(
             : 'Disable a workflow for the token’s user',
           security: userTokenSecurity,
           params: workflowParams,
-          response: { 204: { type: 'null' }, ...errorResponses },
+          response: { 204: { type: 'null' }, ...errorResponses, 409: errorSchema },
         },
       },
       async (request, reply) => {

@@ -4,6 +4,7 @@ import { loginCommand } from './login-command.ts';
 import { replayCommand, resendCommand, sendCommand } from './send-command.ts';
 import { verifyCommand } from './verify-command.ts';
 import { statusCommand, tailCommand } from './watch-commands.ts';
+import { workflowsCommand } from './workflows-command.ts';
 
 /** Commands contributed by areas, keyed by name. */
 export const COMMANDS: Record<string, CliCommand> = {
@@ -15,4 +16,5 @@ export const COMMANDS: Record<string, CliCommand> = {
   resend: resendCommand,
   tail: tailCommand,
   status: statusCommand,
+  workflows: workflowsCommand,
 };

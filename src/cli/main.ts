@@ -50,6 +50,7 @@ Client commands (talk to a running server; see docs/cli.md):
   resend         Send a message again
   tail           Inbound events and refused requests as a live table
   status         Health of the project's endpoints
+  workflows      apply FILE: create a workflow from YAML or JSON, or put a new version
 
 Run "hookyard <command> --help" for a command's options.
 

@@ -3,7 +3,7 @@ import type { Clock } from '../domain/clock.ts';
 import type { Store } from '../store/store.ts';
 import { planSchedule, type ScheduleTrigger } from './schedule-plan.ts';
 import type { WorkflowDocument } from './workflow-document.ts';
-import type { WorkflowTriggers } from './workflow-triggers.ts';
+import { userMayRun, type WorkflowTriggers } from './workflow-triggers.ts';
 
 /**
  * Fires schedule triggers. Each tick looks at every deployed schedule workflow, finds its fire
@@ -58,6 +58,7 @@ export function createWorkflowScheduler(
       if (fires.length > 0) {
         const users = await store.listEnabledUsers(workflow.projectId, workflow.id);
         for (const userId of users) {
+          if (!(await userMayRun(store, workflow.projectId, userId, doc.integration))) continue;
           for (const fireMs of fires) {
             if (trigger.overlap === 'skip' && (await store.hasActiveExecution(workflow.id, userId))) break;
             const ids = await triggers.start(

@@ -5,6 +5,7 @@ import type { Page } from '../store/page.ts';
 import type { Store } from '../store/store.ts';
 import type { AppEventRecord, WorkflowRecord } from '../store/workflow-store.ts';
 import { triggerKeyOf, type WorkflowDocument } from './workflow-document.ts';
+import { missingCredentialDetail, userMayRun } from './workflow-triggers.ts';
 import { parseWorkflowDocument } from './workflow-validation.ts';
 
 export interface WorkflowView extends WorkflowDocument {
@@ -121,7 +122,13 @@ export function createWorkflowService(deps: { store: Store; clock: Clock }) {
       if (!USER_ID_PATTERN.test(userId)) {
         throw new HookyardError('validation_failed', 'userId: expected 1 to 256 printable ASCII characters');
       }
-      await current(projectId, id);
+      const workflow = await current(projectId, id);
+      if (enabled) {
+        const { integration } = (await withDocument(workflow)) as { integration?: string };
+        if (!(await userMayRun(store, projectId, userId, integration))) {
+          throw new HookyardError('conflict', missingCredentialDetail(id, userId, integration ?? ''));
+        }
+      }
       await store.setWorkflowUserEnabled(projectId, id as WorkflowId, userId, enabled, clock.nowMs());
     },
 

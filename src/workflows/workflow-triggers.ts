@@ -19,6 +19,7 @@ export interface WorkflowTriggers {
     userId: string | null,
     trigger: { type: string; key?: string },
     input: unknown,
+    options?: { runKey?: string },
   ): Promise<ExecutionId[]>;
   /** Starts one execution of these workflows each (their current versions), in one commit. */
   start(
@@ -73,13 +74,21 @@ export function createWorkflowTriggers(deps: {
       if (ids.length > 0) runner?.wake();
       return ids;
     },
-    async fire(projectId, userId, trigger, input) {
-      const workflows = await store.findTriggeredWorkflows(projectId, {
+    async fire(projectId, userId, trigger, input, options) {
+      const found = await store.findTriggeredWorkflows(projectId, {
         triggerType: trigger.type,
         ...(trigger.key !== undefined ? { triggerKey: trigger.key } : {}),
         ...(userId !== null ? { userId } : {}),
       });
-      return triggers.start(projectId, userId, workflows, input);
+      const workflows: typeof found = [];
+      for (const w of found) {
+        const integration = (w.document as { integration?: string }).integration;
+        if (await userMayRun(store, projectId, userId, integration)) workflows.push(w);
+      }
+      // A run key per workflow makes a repeated fire (the same credential, the same event) start nothing.
+      const runKeys =
+        options?.runKey !== undefined ? workflows.map((w) => `${w.id}:${options.runKey}`) : undefined;
+      return triggers.start(projectId, userId, workflows, input, runKeys);
     },
     async appEvent(projectId, userId, name, payload) {
       const definition = await store.getAppEvent(projectId, name);
@@ -111,6 +120,12 @@ export function createWorkflowTriggers(deps: {
       const version = await store.getWorkflowVersion(projectId, workflow.id, workflow.version);
       const doc = version?.document as unknown as WorkflowDocument | undefined;
       if (doc?.trigger.type !== 'request') throw notFound(`workflow ${workflowId}`);
+      if (!(await userMayRun(store, projectId, userId, doc.integration))) {
+        throw new HookyardError(
+          'conflict',
+          missingCredentialDetail(workflow.id, userId, doc.integration ?? ''),
+        );
+      }
       const failures = requestRuleFailures(doc.trigger.validation, request);
       if (failures.length > 0) {
         throw new HookyardError(
@@ -131,6 +146,27 @@ export function createWorkflowTriggers(deps: {
     },
   };
   return triggers;
+}
+
+/**
+ * A workflow tied to an integration runs only for users with a credential for it (of any status:
+ * a credential that needs reauthorization still belongs to the user, and its steps say so when they
+ * use it).
+ */
+export async function userMayRun(
+  store: Pick<Store, 'listCredentials'>,
+  projectId: ProjectId,
+  userId: string | null,
+  integration: string | undefined,
+): Promise<boolean> {
+  if (integration === undefined) return true;
+  if (userId === null) return false;
+  const page = await store.listCredentials(projectId, { userId, integration, limit: 1 });
+  return page.items.length > 0;
+}
+
+export function missingCredentialDetail(workflowId: string, userId: string, integration: string): string {
+  return `workflow ${workflowId} runs only for users with a credential for integration "${integration}", and user ${userId} has none: connect the integration for this user first`;
 }
 
 /** A waitForEvent step's match: each dotted path of the payload equals the rendered value. */
