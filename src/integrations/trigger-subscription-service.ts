@@ -302,7 +302,17 @@ export function createTriggerSubscriptionService(deps: {
    */
   async function renew(sub: TriggerSubscriptionRecord): Promise<TriggerSubscriptionRecord> {
     const { trigger } = await triggerOf(sub.projectId, sub.integration, sub.triggerType);
-    if (!trigger.renew) return subscribe(sub, trigger);
+    if (!trigger.renew) {
+      // No way to extend it: replace it, removing the old webhook so the provider does not send
+      // every event twice.
+      const warnings = await unsubscribe(sub);
+      if (warnings.length > 0)
+        log.warn(
+          { projectId: sub.projectId, triggerSubscriptionId: sub.id, warnings },
+          'old webhook not removed',
+        );
+      return subscribe(sub, trigger);
+    }
     const fresh = await freshOrReason(sub);
     if (typeof fresh === 'string') {
       return write(sub, { ...stateOf(sub, clock.nowMs()), status: 'ERRORED', error: fresh });
