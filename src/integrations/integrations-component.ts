@@ -10,6 +10,7 @@ import { createIntegrationService, type IntegrationService } from './integration
 import { createOAuthCallbackRoute } from './oauth-callback-route.ts';
 import { createOAuthConnect, OAUTH_CALLBACK_PATH, type OAuthConnect } from './oauth-connect.ts';
 import { createProviderHttp, type ProviderHttp } from './provider-http.ts';
+import { createTriggerEventRoute } from './trigger-event-route.ts';
 import {
   createTriggerSubscriptionService,
   type TriggerSubscriptionService,
@@ -97,7 +98,18 @@ export function createIntegrationsComponent(
     credentialEvents,
     connect,
     providerHttp,
-    rawRoutes: [createOAuthCallbackRoute({ connect, logger })],
+    rawRoutes: [
+      createOAuthCallbackRoute({ connect, logger }),
+      createTriggerEventRoute({
+        store,
+        secrets,
+        clock,
+        integrations,
+        publisher: deps.publisher,
+        publicBaseUrl: config.publicBaseUrl,
+        logger,
+      }),
+    ],
     async start() {
       renewTimer = setInterval(() => {
         // One pass at a time: a tick that finds a pass still running (a slow provider) is skipped.

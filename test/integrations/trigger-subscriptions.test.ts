@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import {
   type FakeProvider,
@@ -305,6 +305,50 @@ for (const kind of STORE_KINDS) {
       assert.equal(hooks.has(s1.providerSubscriptionId), false);
       assert.equal(hooks.has(s2.providerSubscriptionId), false);
       assert.equal((await t.api('GET', base(`/${s1.id}`), { key })).status, 404);
+    });
+
+    it('an event at the subscription’s URL, signed with the provider’s secret, becomes a message; a forged one is refused', async () => {
+      const c = await credential('user-e', 'acct-e');
+      const sub = (await subscribe(c.id)).body;
+      const hook = hooks.get(sub.providerSubscriptionId);
+      assert.ok(hook);
+      const body = JSON.stringify({ type: 'contact.updated', id: 'evt-1', contact: { id: 7 } });
+      const send = (signature: string) =>
+        fetch(`${t.url}/in/${sub.id}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-fake-signature': signature },
+          body,
+        });
+      const forged = await send(createHmac('sha256', 'not-the-secret').update(body).digest('hex'));
+      assert.equal(forged.status, 401);
+      assert.equal(((await forged.json()) as { code: string }).code, 'signature_invalid');
+      assert.equal((await t.api('GET', base(`/${sub.id}`), { key })).body.dateLastReceivedEvent, null);
+
+      const res = await send(createHmac('sha256', hook.secret).update(body).digest('hex'));
+      assert.equal(res.status, 202);
+      const { messageId } = (await res.json()) as { messageId: string };
+      const message = await t.api('GET', `/api/v1/projects/${projectId}/messages/${messageId}`, { key });
+      assert.equal(message.status, 200, JSON.stringify(message.body));
+      assert.equal(message.body.eventType, 'fakecrm.record.changed');
+      assert.equal(message.body.userId, 'user-e');
+      assert.equal(message.body.credentialId, c.id);
+      const p = message.body.payload;
+      assert.equal(p.userId, 'user-e');
+      assert.equal(p.integration, 'fakecrm');
+      assert.equal(p.triggerType, 'record.changed');
+      assert.equal(p.triggerSubscriptionId, sub.id);
+      assert.equal(p.credentialId, c.id);
+      assert.equal(p.projectId, projectId);
+      assert.deepEqual(p.payload, JSON.parse(body));
+      assert.ok(Date.parse(p.dateReceived) > 0);
+      const after = (await t.api('GET', base(`/${sub.id}`), { key })).body;
+      assert.equal(after.dateLastReceivedEvent, p.dateReceived);
+
+      const unknown = await fetch(`${t.url}/in/sub_0000000000000000000000`, {
+        method: 'POST',
+        body,
+      });
+      assert.equal(unknown.status, 404);
     });
 
     it('renews a subscription about to expire, re-subscribes one the provider lost, errors on a refusal', async () => {
