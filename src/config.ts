@@ -39,6 +39,8 @@ export interface Config {
   /** How long graceful shutdown waits for in-flight requests and jobs. */
   readonly shutdownTimeoutMs: number;
   readonly workflowResponseWaitMs: number;
+  /** How often due trigger subscriptions are renewed. */
+  readonly triggerRenewIntervalMs: number;
   readonly workflowLeaseMs: number;
   /** Largest management API request body. */
   readonly apiBodyLimitBytes: number;
@@ -224,6 +226,12 @@ export const CONFIG_KEYS: Record<keyof Config, KeySpec> = {
     doc: 'How long a request trigger waits for its workflow’s respond step before answering 504 (the execution goes on).',
     parse: int(100, 600_000),
   },
+  triggerRenewIntervalMs: {
+    env: 'HOOKYARD_TRIGGER_RENEW_INTERVAL_MS',
+    flag: '--trigger-renew-interval-ms',
+    doc: 'How often trigger subscriptions whose expiry falls within their trigger’s renew.beforeExpirySeconds are renewed.',
+    parse: int(100, 3_600_000),
+  },
   shutdownTimeoutMs: {
     env: 'HOOKYARD_SHUTDOWN_TIMEOUT_MS',
     flag: '--shutdown-timeout-ms',
@@ -312,6 +320,7 @@ export const CONFIG_DEFAULTS: Readonly<Record<keyof Config, string>> = {
   egressAllow: '',
   shutdownTimeoutMs: '10000',
   workflowResponseWaitMs: '55000',
+  triggerRenewIntervalMs: '60000',
   workflowLeaseMs: '300000',
   apiBodyLimitBytes: String(1024 * 1024),
   ingestMaxBatch: '512',

@@ -172,6 +172,7 @@ async function builtInComponents(
   const integrations = createIntegrationsComponent(context, { publisher });
   const { registerCredentialRoutes } = await import('./api/credential-routes.ts');
   const { registerConnectRoutes } = await import('./api/connect-routes.ts');
+  const { registerTriggerSubscriptionRoutes } = await import('./api/trigger-subscription-routes.ts');
   const { createWorkflowsComponent } = await import('./workflows/workflows-component.ts');
   const { registerWorkflowRoutes } = await import('./api/workflow-routes.ts');
   const { registerWorkflowSdkRoutes } = await import('./api/workflow-sdk-routes.ts');
@@ -210,6 +211,7 @@ async function builtInComponents(
           refresher: integrations.refresher,
           connect: integrations.connect,
         }),
+      (api) => registerTriggerSubscriptionRoutes(api, { store, subscriptions: integrations.subscriptions }),
       (api) =>
         registerWorkflowRoutes(api, {
           store,

@@ -20,6 +20,7 @@ export const ID_PREFIXES = {
   execution: 'exe',
   userTokenKey: 'utk',
   refusedRequest: 'rfq',
+  triggerSubscription: 'sub',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
@@ -38,6 +39,7 @@ export type AttemptId = Id<'attempt'>;
 export type WorkflowId = Id<'workflow'>;
 export type ExecutionId = Id<'execution'>;
 export type UserTokenKeyId = Id<'userTokenKey'>;
+export type TriggerSubscriptionId = Id<'triggerSubscription'>;
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 

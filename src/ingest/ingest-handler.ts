@@ -340,7 +340,8 @@ export function createIngestRoute(deps: IngestDeps): RawRoute {
   }
 
   return {
-    owns: (url) => url.startsWith('/in/'),
+    // `/in/sub_…` is a trigger subscription's URL, received by the integrations area.
+    owns: (url) => url.startsWith('/in/') && !url.startsWith('/in/sub_'),
     handle: (exchange) => {
       handle(exchange).catch((err) => unavailable(exchange, err));
     },

@@ -62,25 +62,42 @@ export function checkUserId(value: unknown, field = 'userId'): string {
 
 /** Checks the settings a user gives against the definition's credentialSettings. */
 export function parseCredentialSettings(def: IntegrationDefinition, given: unknown): Record<string, unknown> {
+  return parseDeclaredValues(def.credentialSettings ?? [], given, {
+    field: 'settings',
+    what: 'credential setting',
+    owner: def.key,
+  });
+}
+
+/**
+ * Checks values against the parameters that declare them (credential settings, trigger
+ * parameters): known names only, each of its type and enum, required ones present, defaults filled.
+ */
+export function parseDeclaredValues(
+  declaredList: readonly ParameterDefinition[],
+  given: unknown,
+  names: { field: string; what: string; owner: string },
+): Record<string, unknown> {
+  const { field, what, owner } = names;
   if (given === undefined || given === null) given = {};
-  if (typeof given !== 'object' || Array.isArray(given)) throw invalid('settings: expected an object');
-  const declared = new Map((def.credentialSettings ?? []).map((p) => [p.key, p]));
+  if (typeof given !== 'object' || Array.isArray(given)) throw invalid(`${field}: expected an object`);
+  const declared = new Map(declaredList.map((p) => [p.key, p]));
   const entries = Object.entries(given as Record<string, unknown>);
-  if (entries.length > MAX_SETTINGS) throw invalid(`settings: at most ${MAX_SETTINGS} values`);
+  if (entries.length > MAX_SETTINGS) throw invalid(`${field}: at most ${MAX_SETTINGS} values`);
   const out: Record<string, unknown> = {};
   for (const [name, value] of entries) {
     const p = declared.get(name);
     if (!p) {
-      const names = [...declared.keys()];
+      const known = [...declared.keys()];
       throw invalid(
-        `settings.${name}: is not a credential setting of ${def.key}; expected ${names.length ? `one of ${names.join(', ')}` : 'none (this integration has no credential settings)'}`,
+        `${field}.${name}: is not a ${what} of ${owner}; expected ${known.length ? `one of ${known.join(', ')}` : `none (${owner} has no ${what}s)`}`,
       );
     }
-    out[name] = settingValue(p, value, `settings.${name}`);
+    out[name] = settingValue(p, value, `${field}.${name}`);
   }
   for (const p of declared.values()) {
     if (p.required && out[p.key] === undefined && p.default === undefined) {
-      throw invalid(`settings.${p.key}: is required by ${def.key}`);
+      throw invalid(`${field}.${p.key}: is required by ${owner}`);
     }
     if (out[p.key] === undefined && p.default !== undefined) out[p.key] = p.default;
   }

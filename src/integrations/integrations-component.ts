@@ -10,6 +10,11 @@ import { createIntegrationService, type IntegrationService } from './integration
 import { createOAuthCallbackRoute } from './oauth-callback-route.ts';
 import { createOAuthConnect, OAUTH_CALLBACK_PATH, type OAuthConnect } from './oauth-connect.ts';
 import { createProviderHttp, type ProviderHttp } from './provider-http.ts';
+import { createTriggerEventRoute } from './trigger-event-route.ts';
+import {
+  createTriggerSubscriptionService,
+  type TriggerSubscriptionService,
+} from './trigger-subscription-service.ts';
 
 export interface IntegrationsComponent extends Component {
   integrations: IntegrationService;
@@ -21,6 +26,8 @@ export interface IntegrationsComponent extends Component {
   connect: OAuthConnect;
   /** Requests to providers, through the egress guard. */
   providerHttp: ProviderHttp;
+  /** Trigger subscriptions of `setup: api` triggers; renewed every config.triggerRenewIntervalMs. */
+  subscriptions: TriggerSubscriptionService;
 }
 
 /**
@@ -69,15 +76,56 @@ export function createIntegrationsComponent(
     callbackUrl: `${config.publicBaseUrl}${OAUTH_CALLBACK_PATH}`,
     logger,
   });
+  const subscriptions = createTriggerSubscriptionService({
+    store,
+    secrets,
+    clock,
+    integrations,
+    refresher,
+    credentialEvents,
+    providerFetch: providerHttp.fetch,
+    publicBaseUrl: config.publicBaseUrl,
+    logger,
+  });
+  const log = logger.child({ scope: 'trigger-renewal' });
+  let renewTimer: NodeJS.Timeout | null = null;
+  let renewing: Promise<unknown> | null = null;
   return {
     integrations,
     credentials,
+    subscriptions,
     refresher,
     credentialEvents,
     connect,
     providerHttp,
-    rawRoutes: [createOAuthCallbackRoute({ connect, logger })],
+    rawRoutes: [
+      createOAuthCallbackRoute({ connect, logger }),
+      createTriggerEventRoute({
+        store,
+        secrets,
+        clock,
+        integrations,
+        publisher: deps.publisher,
+        publicBaseUrl: config.publicBaseUrl,
+        logger,
+      }),
+    ],
+    async start() {
+      renewTimer = setInterval(() => {
+        // One pass at a time: a tick that finds a pass still running (a slow provider) is skipped.
+        if (renewing) return;
+        renewing = subscriptions
+          .renewDue()
+          .catch((err: unknown) => log.error({ err }, 'renewal pass failed'))
+          .finally(() => {
+            renewing = null;
+          });
+      }, config.triggerRenewIntervalMs);
+      renewTimer.unref();
+    },
     async stop() {
+      if (renewTimer) clearInterval(renewTimer);
+      await renewing;
       await providerHttp.close();
     },
   };

@@ -12,6 +12,7 @@ import type { DeliveryStore } from './delivery-store.ts';
 import type { InboundStore } from './inbound-store.ts';
 import type { IntegrationStore } from './integration-store.ts';
 import type { Page } from './page.ts';
+import type { TriggerSubscriptionStore } from './trigger-subscription-store.ts';
 import type { UserStore } from './user-store.ts';
 import type { WorkflowStore } from './workflow-store.ts';
 
@@ -82,6 +83,7 @@ export interface Store
     UserStore,
     ConsoleStore,
     CredentialStore,
+    TriggerSubscriptionStore,
     WorkflowStore {
   /** Which database: for logs and health answers only (behaviour asks `capabilities`). */
   readonly kind: 'sqlite' | 'postgres';

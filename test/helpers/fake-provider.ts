@@ -14,7 +14,8 @@ import type { AddressInfo } from 'node:net';
  *   a spent, revoked or unknown one is answered `400 invalid_grant`;
  * - `GET /me` answers `{ id }`, the account the bearer token belongs to.
  *
- * Other routes (webhook subscribe, renew, delete…) are added with `route()`. Every request is
+ * Other routes (webhook subscribe, renew, delete…) are added with `route()`; a path ending in
+ * `/*` matches every path under it. Every request is
  * recorded in `requests`.
  */
 export interface FakeProviderOptions {
@@ -187,8 +188,17 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     });
   });
 
+  // `/webhooks/*` matches any path under /webhooks/ (the id a provider gave).
+  function prefixRoute(method: string, path: string): FakeRouteHandler | undefined {
+    for (const [key, handler] of routes) {
+      const [m, p] = key.split(' ');
+      if (m === method && p?.endsWith('/*') && path.startsWith(p.slice(0, -1))) return handler;
+    }
+    return undefined;
+  }
+
   async function handle(req: RecordedRequest, res: ServerResponse) {
-    const custom = routes.get(`${req.method} ${req.path}`);
+    const custom = routes.get(`${req.method} ${req.path}`) ?? prefixRoute(req.method, req.path);
     if (custom) {
       const out = await custom(req);
       return send(res, out.status, out.json, out.headers);

@@ -8,6 +8,7 @@ import { createIntegrationQueries } from './integration-queries.ts';
 import { migrate } from './migrator.ts';
 import { createProjectQueries } from './project-queries.ts';
 import type { SqlDialect } from './sql-dialect.ts';
+import { createTriggerSubscriptionQueries } from './trigger-subscription-queries.ts';
 import { createUserQueries } from './user-queries.ts';
 import { createWorkflowQueries } from './workflow-queries.ts';
 
@@ -28,6 +29,7 @@ export function createSqlStore(db: Db, dialect: SqlDialect): Store {
     ...createUserQueries(db),
     ...createConsoleQueries(db),
     ...createCredentialQueries(db),
+    ...createTriggerSubscriptionQueries(db),
     migrate: () => migrate(db),
     async ping() {
       await db.get('SELECT 1 AS ok');
