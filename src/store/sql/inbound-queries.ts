@@ -381,6 +381,16 @@ export function createInboundQueries(db: Db): InboundStore {
       return { items: page.items.map(toSummary), nextCursor: page.nextCursor };
     },
     async claimPendingInboundEvents(limit, nowMs, leaseMs) {
+      // SQLite: a pass that finds nothing due takes no write lock. The writer thread holds that
+      // lock through each ingest commit's fsync, and a claim waiting for it would stall the event
+      // loop once per router pass (a read in WAL mode never waits).
+      if (db.dialect === 'sqlite') {
+        const due = await db.get<{ one: number }>(
+          "SELECT 1 AS one FROM inbound_events WHERE process_status = 'pending' AND process_after_ms <= ? LIMIT 1",
+          [nowMs],
+        );
+        if (due === undefined) return [];
+      }
       // SQLite has one writer, so the subquery's rows cannot be claimed by anyone else before the
       // UPDATE; PostgreSQL locks them (SKIP LOCKED) so concurrent routers take different ones.
       const due =
